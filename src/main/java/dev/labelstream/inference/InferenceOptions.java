@@ -1,0 +1,80 @@
+package dev.labelstream.inference;
+
+import static org.apache.flink.configuration.ConfigOptions.key;
+
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.MemorySize;
+
+/** Options of the model and of the ONNX Runtime session that runs it. */
+public final class InferenceOptions {
+    private InferenceOptions() {}
+
+    /** Where the model runs. */
+    public enum Provider {
+        /** ONNX Runtime's default CPU execution provider. */
+        CPU,
+        /** NVIDIA GPU through the CUDA execution provider (CUDA 12 and cuDNN 9 libraries on the loader path). */
+        CUDA
+    }
+
+    public static final ConfigOption<String> MODEL_DIR = key("model.dir")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Model bundle directory (model.onnx, tokenizer.json, config.json, optional"
+                    + " labelstream.json). When unset, the built-in default model (MiniLM-L6 spam/ham) is used.");
+
+    public static final ConfigOption<Provider> PROVIDER = key("inference.provider")
+            .enumType(Provider.class)
+            .defaultValue(Provider.CPU)
+            .withDescription("Execution provider: CPU, or CUDA. When CUDA cannot start, the job logs why and runs"
+                    + " on CPU, unless inference.require-gpu is set.");
+
+    public static final ConfigOption<Boolean> REQUIRE_GPU = key("inference.require-gpu")
+            .booleanType()
+            .defaultValue(false)
+            .withDescription("Fail at startup instead of falling back to CPU when the CUDA provider cannot start.");
+
+    public static final ConfigOption<Integer> CUDA_DEVICE = key("inference.cuda.device-id")
+            .intType()
+            .defaultValue(0)
+            .withDescription("CUDA device ordinal the session runs on.");
+
+    public static final ConfigOption<MemorySize> CUDA_MEMORY_LIMIT = key("inference.cuda.memory-limit")
+            .memoryType()
+            .noDefaultValue()
+            .withDescription("Upper bound of ONNX Runtime's GPU memory arena (e.g. 4gb). Unset: no limit.");
+
+    public static final ConfigOption<Integer> INTRA_OP_THREADS = key("inference.intra-op-threads")
+            .intType()
+            .defaultValue(0)
+            .withDescription("ONNX Runtime intra-op threads of the CPU provider; 0 = one per core. CUDA sessions"
+                    + " always use 1, since the GPU does the work.");
+
+    public static final ConfigOption<Integer> TOKEN_BUDGET = key("inference.token-budget")
+            .intType()
+            .defaultValue(8192)
+            .withDescription("Most padded tokens (rows x padded length) in one model call. A batch is sorted by"
+                    + " length and split into sub-batches under this budget: it bounds activation memory on the"
+                    + " GPU. Must be at least the model's max length.");
+
+    public static final ConfigOption<Integer> MAX_SUB_BATCH = key("inference.max-sub-batch")
+            .intType()
+            .defaultValue(128)
+            .withDescription("Most rows in one model call.");
+
+    public static final ConfigOption<Integer> MAX_LENGTH = key("inference.max-length")
+            .intType()
+            .noDefaultValue()
+            .withDescription("Overrides the bundle's max_length (tokens, special tokens included).");
+
+    public static final ConfigOption<ModelBundle.LongText> LONG_TEXT = key("inference.long-text")
+            .enumType(ModelBundle.LongText.class)
+            .noDefaultValue()
+            .withDescription("TRUNCATE texts longer than max length, or split them into overlapping WINDOWS and"
+                    + " aggregate the scores. Default: the bundle's long_text, else TRUNCATE.");
+
+    public static final ConfigOption<ModelBundle.WindowAggregate> WINDOW_AGGREGATE = key("inference.window-aggregate")
+            .enumType(ModelBundle.WindowAggregate.class)
+            .noDefaultValue()
+            .withDescription("How window scores combine: MAX (a long text is as bad as its worst part) or MEAN.");
+}

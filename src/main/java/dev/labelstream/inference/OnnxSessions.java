@@ -1,0 +1,125 @@
+package dev.labelstream.inference;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import dev.labelstream.inference.InferenceOptions.Provider;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ONNX Runtime session per model file and provider setting per JVM, shared by every caller (all slots of a
+ * TaskManager): {@code OrtSession.run} is thread-safe, and one CUDA session per GPU is what keeps its memory
+ * arena and stream from being duplicated. Sessions are reference-counted and closed when the last user
+ * releases them; {@link BatchClassifier#close()} first waits for its in-flight batches.
+ */
+final class OnnxSessions {
+    private static final Logger LOG = LoggerFactory.getLogger(OnnxSessions.class);
+
+    /** What makes two sessions interchangeable. */
+    record Key(Path model, Provider provider, int cudaDevice, long cudaMemoryLimit, int intraOpThreads,
+            boolean requireGpu) {}
+
+    /** A session and the provider it actually runs on (CPU when CUDA fell back). */
+    static final class Shared {
+        private final Key key;
+        final OrtSession session;
+        final Provider provider;
+        private int users;
+
+        private Shared(Key key, OrtSession session, Provider provider) {
+            this.key = key;
+            this.session = session;
+            this.provider = provider;
+        }
+
+        void release() {
+            OnnxSessions.release(this);
+        }
+    }
+
+    private static final Map<Key, Shared> OPEN = new HashMap<>();
+
+    private OnnxSessions() {}
+
+    static synchronized Shared acquire(Key key) {
+        Shared s = OPEN.get(key);
+        if (s == null) {
+            s = open(key);
+            OPEN.put(key, s);
+        }
+        s.users++;
+        return s;
+    }
+
+    /** Sessions currently open in this JVM, for leak checks. */
+    static synchronized int openSessions() {
+        return OPEN.size();
+    }
+
+    private static synchronized void release(Shared s) {
+        if (--s.users == 0) {
+            OPEN.remove(s.key);
+            try {
+                s.session.close();
+            } catch (OrtException e) {
+                LOG.warn("Closing the ONNX Runtime session of {} failed", s.key.model(), e);
+            }
+        }
+    }
+
+    private static Shared open(Key key) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        String model = key.model().toString();
+        if (key.provider() == Provider.CUDA) {
+            try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+                opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+                // The GPU does the work; more CPU threads only contend with tokenization.
+                opts.setIntraOpNumThreads(1);
+                OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(key.cudaDevice());
+                if (key.cudaMemoryLimit() > 0) {
+                    cuda.add("gpu_mem_limit", Long.toString(key.cudaMemoryLimit()));
+                }
+                // Grow the arena by what is asked for, not by powers of two: shapes vary batch to batch.
+                cuda.add("arena_extend_strategy", "kSameAsRequested");
+                opts.addCUDA(cuda);
+                OrtSession session = env.createSession(model, opts);
+                LOG.info("ONNX Runtime session for {} runs on CUDA device {}", model, key.cudaDevice());
+                return new Shared(key, session, Provider.CUDA);
+            } catch (OrtException | RuntimeException | UnsatisfiedLinkError e) {
+                String reason = firstLine(e);
+                if (key.requireGpu()) {
+                    throw new IllegalStateException("inference.require-gpu is set, but the CUDA execution"
+                            + " provider could not start on device " + key.cudaDevice() + ": " + reason
+                            + ". Check that a GPU is visible (nvidia-smi) and that the CUDA 12 and cuDNN 9"
+                            + " libraries are on the loader path (LD_LIBRARY_PATH), or set"
+                            + " inference.provider=cpu.", e);
+                }
+                LOG.warn("CUDA execution provider requested (inference.provider=cuda) but unavailable ({});"
+                        + " falling back to CPU. Set inference.require-gpu=true to fail instead.", reason);
+            }
+        }
+        try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (key.intraOpThreads() > 0) {
+                opts.setIntraOpNumThreads(key.intraOpThreads());
+            }
+            OrtSession session = env.createSession(model, opts);
+            LOG.info("ONNX Runtime session for {} runs on CPU", model);
+            return new Shared(key, session, Provider.CPU);
+        } catch (OrtException e) {
+            throw new InvalidModelBundleException(key.model(), "ONNX Runtime cannot load this graph: "
+                    + firstLine(e) + ". Re-export it (opset 11 or newer) or check the file is complete.", e);
+        }
+    }
+
+    private static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int nl = m.indexOf('\n');
+        return nl < 0 ? m : m.substring(0, nl);
+    }
+}
