@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -16,6 +17,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.apache.flink.configuration.Configuration;
@@ -194,7 +199,7 @@ public final class BatchClassifier implements AutoCloseable {
     private void checkOutputWidth() {
         int width;
         try {
-            width = runSubBatch(List.of(new Segment(0, 0, new long[] {bundle.padTokenId()}, new long[] {0})))
+            width = runSubBatch(List.of(new Segment(0, 0, new long[] {bundle.padTokenId()}, new long[] {0})), null)
                     .width;
         } catch (OrtException e) {
             throw new InvalidModelBundleException(bundle.modelFile(), "fails on a one-token input: "
@@ -233,18 +238,79 @@ public final class BatchClassifier implements AutoCloseable {
      * @throws ClassificationException when tokenization or the model fails; no partial result is returned
      */
     public ClassifiedBatch classify(List<TextInput> inputs) {
+        return classify(inputs, null);
+    }
+
+    /**
+     * Classifies {@code inputs}, giving up at {@code timeout}: ONNX Runtime's run is stopped through its
+     * terminate flag, so a timed-out call frees its thread and the GPU instead of running on unseen.
+     *
+     * @param timeout the most time the call may take, or null for no limit
+     * @throws ClassificationException when tokenization or the model fails, or the deadline passes ({@link
+     *     ClassificationException#timedOut()})
+     */
+    public ClassifiedBatch classify(List<TextInput> inputs, Duration timeout) {
         inFlight.readLock().lock();
         try {
             if (closed) {
                 throw new IllegalStateException("BatchClassifier for " + bundle.name() + " is closed");
             }
-            return classifyOpen(inputs);
+            if (timeout == null) {
+                return classifyOpen(inputs, null);
+            }
+            try (Deadline deadline = new Deadline(timeout)) {
+                return classifyOpen(inputs, deadline);
+            }
         } finally {
             inFlight.readLock().unlock();
         }
     }
 
-    private ClassifiedBatch classifyOpen(List<TextInput> inputs) {
+    /** Run options whose terminate flag is raised when the time is up. */
+    private static final class Deadline implements AutoCloseable {
+        private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "labelstream-inference-deadline");
+            t.setDaemon(true);
+            return t;
+        });
+        final OrtSession.RunOptions options;
+        private final ScheduledFuture<?> alarm;
+        private boolean closed;
+        private boolean expired;
+
+        Deadline(Duration timeout) {
+            try {
+                options = new OrtSession.RunOptions();
+            } catch (OrtException e) {
+                throw new ClassificationException("cannot create ONNX Runtime run options: " + e.getMessage(), e);
+            }
+            alarm = TIMER.schedule(this::expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        private synchronized void expire() {
+            if (!closed) {
+                expired = true;
+                try {
+                    options.setTerminate(true);
+                } catch (OrtException e) {
+                    // the run finishes on its own; nothing else to stop
+                }
+            }
+        }
+
+        synchronized boolean expired() {
+            return expired;
+        }
+
+        @Override
+        public synchronized void close() {
+            closed = true;
+            alarm.cancel(false);
+            options.close();
+        }
+    }
+
+    private ClassifiedBatch classifyOpen(List<TextInput> inputs, Deadline deadline) {
         long t0 = System.nanoTime();
         TextEncoder.Encoded[] encoded = new TextEncoder.Encoded[inputs.size()];
         List<Segment> segments = new ArrayList<>(inputs.size());
@@ -285,9 +351,15 @@ public final class BatchClassifier implements AutoCloseable {
             List<Segment> sub = segments.subList(start, end);
             long t1 = System.nanoTime();
             SubBatchResult r;
+            if (deadline != null && deadline.expired()) {
+                throw new ClassificationException("deadline passed before sub-batch " + (calls + 1), null, true);
+            }
             try {
-                r = runSubBatch(sub);
+                r = runSubBatch(sub, deadline == null ? null : deadline.options);
             } catch (OrtException | RuntimeException e) {
+                if (deadline != null && deadline.expired()) {
+                    throw new ClassificationException("ONNX Runtime was stopped at the deadline", e, true);
+                }
                 throw new ClassificationException("ONNX Runtime failed on a sub-batch of " + sub.size()
                         + " sequences padded to " + paddedLength(sub.get(sub.size() - 1).ids.length)
                         + " tokens: " + e.getMessage(), e);
@@ -323,7 +395,7 @@ public final class BatchClassifier implements AutoCloseable {
 
     private record SubBatchResult(float[][] scores, float[][] embeddings, int paddedLength, int width) {}
 
-    private SubBatchResult runSubBatch(List<Segment> sub) throws OrtException {
+    private SubBatchResult runSubBatch(List<Segment> sub, OrtSession.RunOptions runOptions) throws OrtException {
         int rows = sub.size();
         int longest = 0;
         for (Segment s : sub) {
@@ -354,7 +426,9 @@ public final class BatchClassifier implements AutoCloseable {
             if (types != null) {
                 feed.put(TOKEN_TYPE_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
             }
-            try (OrtSession.Result result = shared.session.run(feed, Set.of(output))) {
+            try (OrtSession.Result result = runOptions == null
+                    ? shared.session.run(feed, Set.of(output))
+                    : shared.session.run(feed, Set.of(output), runOptions)) {
                 OnnxTensor out = (OnnxTensor) result.get(0);
                 long[] outShape = out.getInfo().getShape();
                 FloatBuffer values = out.getFloatBuffer();

@@ -7,7 +7,19 @@ package dev.labelstream.inference;
 public final class ClassificationException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    private final boolean timedOut;
+
     ClassificationException(String message, Throwable cause) {
+        this(message, cause, false);
+    }
+
+    ClassificationException(String message, Throwable cause, boolean timedOut) {
         super(message, cause);
+        this.timedOut = timedOut;
+    }
+
+    /** True when the call was stopped at its deadline rather than failing. */
+    public boolean timedOut() {
+        return timedOut;
     }
 }

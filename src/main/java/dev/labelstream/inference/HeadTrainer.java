@@ -46,7 +46,7 @@ public final class HeadTrainer {
                     + " trains heads of head-less encoders (labelstream.json with pooling and head)");
         }
         List<String> labels = bundle.labels();
-        List<Example> examples = read(corpus, labels);
+        List<Example> examples = withoutLeaks(read(corpus, labels));
         Collections.shuffle(examples, new Random(seed));
         if (limit > 0 && examples.size() > limit) {
             examples = new ArrayList<>(examples.subList(0, limit));
@@ -99,6 +99,26 @@ public final class HeadTrainer {
                             + " among " + labels);
                 }
                 out.add(new Example(o.get("text").asText(), label, "test".equals(o.path("split").asText())));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Drops test examples whose text is also a training text: different raw messages can clean up to the same
+     * text, and a duplicate across the split would inflate held-out accuracy.
+     */
+    static List<Example> withoutLeaks(List<Example> examples) {
+        java.util.Set<String> train = new java.util.HashSet<>();
+        for (Example e : examples) {
+            if (!e.test()) {
+                train.add(e.text());
+            }
+        }
+        List<Example> out = new ArrayList<>();
+        for (Example e : examples) {
+            if (!e.test() || !train.contains(e.text())) {
+                out.add(e);
             }
         }
         return out;

@@ -1,0 +1,109 @@
+package dev.labelstream.io;
+
+import static org.apache.flink.configuration.ConfigOptions.key;
+
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+
+/** Kafka topics, formats and client settings of the job. */
+public final class KafkaOptions {
+    private KafkaOptions() {}
+
+    /** Where a new consumer group starts reading. */
+    public enum StartingOffsets {
+        /** The group's committed offsets; earliest for partitions without one. */
+        COMMITTED,
+        EARLIEST,
+        LATEST
+    }
+
+    /** The Kafka sink's delivery guarantee. */
+    public enum Guarantee {
+        /** Transactions committed with each checkpoint: read_committed consumers see every record once. */
+        EXACTLY_ONCE,
+        /** Flushed on each checkpoint: nothing is lost, replays after a failure may duplicate. */
+        AT_LEAST_ONCE
+    }
+
+    /** How classified events are written. */
+    public enum OutputFormat {
+        /** ClassifiedEvent (schemas/ClassifiedEvent.avsc) in Avro binary. */
+        AVRO,
+        /** ClassifiedEvent as JSON. */
+        JSON
+    }
+
+    public static final ConfigOption<String> BOOTSTRAP_SERVERS = key("kafka.bootstrap-servers")
+            .stringType()
+            .noDefaultValue()
+            .withDescription("Kafka bootstrap servers, host:port[,host:port]. Required.");
+
+    public static final ConfigOption<String> INPUT_TOPIC = key("kafka.input-topic")
+            .stringType()
+            .defaultValue("texts")
+            .withDescription("Topic of the texts to classify.");
+
+    public static final ConfigOption<String> OUTPUT_TOPIC = key("kafka.output-topic")
+            .stringType()
+            .defaultValue("texts-classified")
+            .withDescription("Topic of the ClassifiedEvents; key and headers of each input are kept.");
+
+    public static final ConfigOption<String> DEAD_LETTER_TOPIC = key("kafka.dead-letter-topic")
+            .stringType()
+            .defaultValue("texts-dead-letters")
+            .withDescription("Topic of the DeadLetters: inputs that could not be classified, with their original"
+                    + " bytes, source position and the reason.");
+
+    public static final ConfigOption<String> DRIFT_TOPIC = key("kafka.drift-topic")
+            .stringType()
+            .defaultValue("texts-drift")
+            .withDescription("Topic of the DriftReports.");
+
+    public static final ConfigOption<String> GROUP_ID = key("kafka.group-id")
+            .stringType()
+            .defaultValue("labelstream")
+            .withDescription("Consumer group id. Offsets are kept in Flink checkpoints and committed to this group"
+                    + " for monitoring (consumer lag).");
+
+    public static final ConfigOption<StartingOffsets> STARTING_OFFSETS = key("kafka.starting-offsets")
+            .enumType(StartingOffsets.class)
+            .defaultValue(StartingOffsets.COMMITTED)
+            .withDescription("Where to start without a checkpoint: COMMITTED (group offsets, else earliest),"
+                    + " EARLIEST or LATEST.");
+
+    public static final ConfigOption<Guarantee> DELIVERY_GUARANTEE = key("kafka.delivery-guarantee")
+            .enumType(Guarantee.class)
+            .defaultValue(Guarantee.EXACTLY_ONCE)
+            .withDescription("EXACTLY_ONCE (transactional sink; consumers should read with"
+                    + " isolation.level=read_committed) or AT_LEAST_ONCE.");
+
+    public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = key("kafka.transactional-id-prefix")
+            .stringType()
+            .defaultValue("labelstream")
+            .withDescription("Prefix of the sink's transactional ids; must be unique per job on a cluster.");
+
+    public static final ConfigOption<Map<String, String>> PROPERTIES = key("kafka.properties")
+            .mapType()
+            .defaultValue(Map.of())
+            .withDescription("Kafka client properties passed to consumer, producer and admin client as they are,"
+                    + " e.g. security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location. In"
+                    + " YAML: kafka.properties: {security.protocol: SASL_SSL, ...}; on the command line:"
+                    + " --set kafka.properties=security.protocol:SASL_SSL,sasl.mechanism:SCRAM-SHA-512. Values"
+                    + " are never logged.");
+
+    public static final ConfigOption<InputFormat> INPUT_FORMAT = key("input.format")
+            .enumType(InputFormat.class)
+            .defaultValue(InputFormat.JSON)
+            .withDescription("AVRO (TextEvent, Avro binary), JSON (TextEvent fields as a JSON object) or RAW"
+                    + " (the value is UTF-8 text).");
+
+    public static final ConfigOption<Integer> INPUT_MAX_BYTES = key("input.max-bytes")
+            .intType()
+            .defaultValue(1 << 20)
+            .withDescription("Larger input values go to dead letters as TOO_LARGE instead of being tokenized.");
+
+    public static final ConfigOption<OutputFormat> OUTPUT_FORMAT = key("output.format")
+            .enumType(OutputFormat.class)
+            .defaultValue(OutputFormat.JSON)
+            .withDescription("AVRO or JSON encoding of the ClassifiedEvents.");
+}
