@@ -148,7 +148,7 @@ public final class MicroBatcher<T> extends AbstractStreamOperator<List<T>>
                 ? getOperatorConfig().<T>getTypeSerializerIn(0, getUserCodeClassloader())
                 : null;
         buffer = newBuffer();
-        metrics = new BatcherMetrics(getMetricGroup(), () -> buffer.size());
+        metrics = new BatcherMetrics(dev.labelstream.metrics.Metrics.group(getMetricGroup()), () -> buffer.size());
     }
 
     @Override

@@ -74,7 +74,7 @@ public final class HeadTrainer {
         int k = labels.size();
         float[][] w = new float[k][dims];
         float[] b = new float[k];
-        fit(x, examples, train, w, b, 1500, 2.0, 1e-4);
+        fit(x, examples, train, w, b, 4000, 4.0, 1e-5);
         int[][] confusion = new int[k][k];
         double testAcc = accuracy(x, examples, test, w, b, confusion);
         double trainAcc = accuracy(x, examples, train, w, b, new int[k][k]);

@@ -117,6 +117,11 @@ public final class ModelBundle {
         this.tokenizerJson = b.tokenizerJson;
     }
 
+    /** The bundle {@link InferenceOptions#MODEL_DIR} names, or the built-in default model when it is unset. */
+    public static ModelBundle load(org.apache.flink.configuration.ReadableConfig conf) {
+        return load(conf.getOptional(InferenceOptions.MODEL_DIR).map(Path::of).orElseGet(DefaultModel::directory));
+    }
+
     /**
      * Reads and validates the bundle in {@code dir}.
      *

@@ -26,6 +26,10 @@ import org.apache.avro.specific.SpecificDatumWriter;
 public final class ClassifiedEvents {
     public static final String ACTION_HEADER = "labelstream.action";
 
+    static {
+        AvroClasses.trust();
+    }
+
     private ClassifiedEvents() {}
 
     /** What the model and the policy concluded about one input. */

@@ -21,6 +21,10 @@ import org.apache.avro.specific.SpecificDatumWriter;
 public final class DeadLetters {
     public static final String ERROR_KIND_HEADER = "labelstream.error-kind";
 
+    static {
+        AvroClasses.trust();
+    }
+
     private DeadLetters() {}
 
     public static OutboundRecord of(SourceRecord r, ErrorKind kind, String message, String inputId) {

@@ -35,7 +35,7 @@ public final class DecodeFunction extends ProcessFunction<SourceRecord, InputEve
 
     @Override
     public void open(OpenContext ctx) {
-        MetricGroup group = getRuntimeContext().getMetricGroup().addGroup("labelstream");
+        MetricGroup group = dev.labelstream.metrics.Metrics.group(getRuntimeContext().getMetricGroup());
         recordsIn = group.counter("recordsIn");
         deadLetters = deadLetterCounters(group);
     }

@@ -33,6 +33,10 @@ final class TextEventDecoder implements Serializable {
 
     record Rejected(ErrorKind kind, String message, String inputId) implements Result {}
 
+    static {
+        AvroClasses.trust();
+    }
+
     private final InputFormat format;
     private final int maxBytes;
     private transient ObjectMapper json;

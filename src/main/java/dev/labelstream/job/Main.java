@@ -9,14 +9,25 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Streaming text classification on Apache Flink with ONNX Runtime transformer classifiers.",
-        subcommands = {ClassifyCommand.class, TrainHeadCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, ClassifyCommand.class, TrainHeadCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
-        System.exit(run(args));
+        int rc = run(args);
+        // 'run' may execute inside a Flink JobManager (application mode): exiting would take it down.
+        if (rc != 0 || args.length == 0 || !args[0].equals("run")) {
+            System.exit(rc);
+        }
     }
 
     static int run(String... args) {
+        CommandLine cli = commandLine();
+        cli.getSubcommands().get("run").getCommandSpec().usageMessage().footer(Options.table());
+        return cli.execute(args);
+    }
+
+    static CommandLine commandLine() {
         return new CommandLine(new Main())
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
@@ -26,8 +37,7 @@ public final class Main {
                         e.printStackTrace(cmd.getErr());
                     }
                     return 2;
-                })
-                .execute(args);
+                });
     }
 
     static final class Version implements CommandLine.IVersionProvider {

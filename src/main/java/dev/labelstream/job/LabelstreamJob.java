@@ -1,0 +1,88 @@
+package dev.labelstream.job;
+
+import dev.labelstream.batching.BatchingSettings;
+import dev.labelstream.batching.MicroBatcher;
+import dev.labelstream.batching.TokenEstimator;
+import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.io.DecodeFunction;
+import dev.labelstream.io.InputEvent;
+import dev.labelstream.io.KafkaIo;
+import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.io.OutboundRecord;
+import dev.labelstream.io.SourceRecord;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * The labelstream topology:
+ *
+ * <pre>
+ * Kafka source -> decode + validate --------------------------------------> (dead letters)
+ *              -> micro-batch (records | tokens | linger | before every barrier)
+ *              -> async classify (bounded in flight, deadline, retries) -> classified events | dead letters
+ *              -> one transactional Kafka sink (output, dead-letter and drift topics)
+ * </pre>
+ *
+ * <p>Batcher and async operator chain with the source into one task, so records cross no serializer until
+ * the sink. Every operator has a stable uid, so savepoints restore across versions of the job.
+ */
+public final class LabelstreamJob {
+    private LabelstreamJob() {}
+
+    /** Adds the topology to {@code env}, configured by {@code conf}. */
+    public static void build(StreamExecutionEnvironment env, Configuration conf) {
+        Options.validate(conf);
+        env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        conf.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
+
+        DataStream<SourceRecord> records = env
+                .fromSource(KafkaIo.source(conf), WatermarkStrategy.noWatermarks(), "kafka-source")
+                .uid("kafka-source");
+        SingleOutputStreamOperator<InputEvent> events = records
+                .process(new DecodeFunction(conf.get(KafkaOptions.INPUT_FORMAT), conf.get(KafkaOptions.INPUT_MAX_BYTES)))
+                .name("decode")
+                .uid("decode");
+        DataStream<OutboundRecord> rejected = events.getSideOutput(DecodeFunction.DEAD_LETTERS);
+
+        int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(512);
+        SingleOutputStreamOperator<List<InputEvent>> batches = MicroBatcher.apply(events,
+                BatchingSettings.fromConfig(conf), tokenEstimator(maxLength));
+        batches.uid("micro-batch");
+
+        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf);
+        long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
+        int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
+        SingleOutputStreamOperator<OutboundRecord> classified = conf.get(JobOptions.ASYNC_ORDERED)
+                ? AsyncDataStream.orderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity)
+                : AsyncDataStream.unorderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity);
+        classified.name("classify").uid("classify");
+
+        classified.union(rejected)
+                .sinkTo(KafkaIo.sink(conf))
+                .name("kafka-sink")
+                .uid("kafka-sink");
+    }
+
+    /**
+     * A cheap token estimate from UTF-8 size, before tokenization: English WordPiece/BPE averages about four
+     * bytes per token; a text is never fed with more than max length tokens. The classifier's own
+     * token-budget split corrects what the estimate gets wrong.
+     */
+    static TokenEstimator<InputEvent> tokenEstimator(int maxLength) {
+        return e -> Math.min(maxLength, e.textBytes() / 4 + 2);
+    }
+
+    /** Runs the job and blocks until it ends (it runs until cancelled: the source is unbounded). */
+    public static void run(Configuration conf) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        build(env, conf);
+        env.execute(conf.get(JobOptions.JOB_NAME));
+    }
+}

@@ -1,0 +1,32 @@
+package dev.labelstream.job;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Runs the job against a real Kafka cluster: locally, or on a Flink cluster through {@code flink run}. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = {"Run the labelstream job. Locally, it starts an embedded Flink cluster; under 'flink run"
+                + " labelstream.jar run ...' or in application mode it runs on that cluster.",
+                "Example: java -jar target/labelstream.jar run --config deploy/job.yaml"
+                        + " --set kafka.bootstrap-servers=broker:9092"},
+        footerHeading = "%nOptions (YAML keys, or --set key=value):%n")
+final class RunCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML file of options (nested or flat keys).")
+    Path config;
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "An option, overriding the YAML file.")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
+    @Override
+    public Integer call() throws Exception {
+        Configuration conf = Options.load(config, overrides);
+        Options.validate(conf);
+        LabelstreamJob.run(conf);
+        return 0;
+    }
+}
