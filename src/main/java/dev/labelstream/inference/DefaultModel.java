@@ -18,7 +18,6 @@ import java.util.stream.Stream;
  * user's bundle.
  */
 public final class DefaultModel {
-    /** Bumped whenever the head or settings change, so a stale cached copy is never reused. */
     static final String NAME = "spam-minilm-l6";
     static final String VERSION = "1.0.0";
     private static final String ENCODER = "/all-minilm-l6-v2-q.onnx";
@@ -33,7 +32,9 @@ public final class DefaultModel {
      * there on first use.
      */
     public static Path directory(Path cacheRoot) {
-        Path dir = cacheRoot.resolve("models").resolve(NAME + "-" + VERSION);
+        // The digest of the bundle's own files names the copy, so a changed head or profile is never served
+        // from a stale cache.
+        Path dir = cacheRoot.resolve("models").resolve(NAME + "-" + VERSION + "-" + digestOfBundleFiles());
         if (Files.isRegularFile(dir.resolve(ModelBundle.MODEL_FILE))) {
             return dir;
         }
@@ -57,6 +58,25 @@ public final class DefaultModel {
             throw new UncheckedIOException("Cannot write the default model into " + dir
                     + ": set labelstream.cache-dir (or -Duser.home) to a writable directory, or --model to a"
                     + " bundle", e);
+        }
+    }
+
+    private static String digestOfBundleFiles() {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (String f : BUNDLE_FILES) {
+                try (InputStream in = DefaultModel.class.getResourceAsStream(BUNDLE + f)) {
+                    if (in == null) {
+                        throw new IllegalStateException("classpath resource " + BUNDLE + f + " is missing");
+                    }
+                    md.update(in.readAllBytes());
+                }
+            }
+            return java.util.HexFormat.of().formatHex(md.digest()).substring(0, 10);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 
