@@ -15,7 +15,6 @@ import java.util.UUID;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.io.JsonEncoder;
 import org.apache.avro.specific.SpecificDatumReader;
 import org.apache.avro.specific.SpecificDatumWriter;
 
@@ -92,18 +91,14 @@ public final class ClassifiedEvents {
     }
 
     public static byte[] encode(ClassifiedEvent e, KafkaOptions.OutputFormat format) {
+        if (format == KafkaOptions.OutputFormat.JSON) {
+            return AvroJson.write(e);
+        }
         try {
             ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-            SpecificDatumWriter<ClassifiedEvent> writer = new SpecificDatumWriter<>(ClassifiedEvent.class);
-            if (format == KafkaOptions.OutputFormat.JSON) {
-                JsonEncoder enc = EncoderFactory.get().jsonEncoder(ClassifiedEvent.getClassSchema(), out);
-                writer.write(e, enc);
-                enc.flush();
-            } else {
-                BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
-                writer.write(e, enc);
-                enc.flush();
-            }
+            BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
+            new SpecificDatumWriter<>(ClassifiedEvent.class).write(e, enc);
+            enc.flush();
             return out.toByteArray();
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
@@ -112,12 +107,12 @@ public final class ClassifiedEvents {
 
     /** Reads a classified event back in either format (tests, tools). */
     public static ClassifiedEvent decode(byte[] value, KafkaOptions.OutputFormat format) {
+        if (format == KafkaOptions.OutputFormat.JSON) {
+            return AvroJson.read(value, ClassifiedEvent.class);
+        }
         try {
-            SpecificDatumReader<ClassifiedEvent> reader = new SpecificDatumReader<>(ClassifiedEvent.class);
-            return format == KafkaOptions.OutputFormat.JSON
-                    ? reader.read(null, DecoderFactory.get().jsonDecoder(ClassifiedEvent.getClassSchema(),
-                            new String(value, StandardCharsets.UTF_8)))
-                    : reader.read(null, DecoderFactory.get().binaryDecoder(value, null));
+            return new SpecificDatumReader<>(ClassifiedEvent.class)
+                    .read(null, DecoderFactory.get().binaryDecoder(value, null));
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
         }
