@@ -151,6 +151,34 @@ class JobEndToEndTest {
                 .isGreaterThanOrEqualTo(7);
     }
 
+    @Test
+    void orderedModeKeepsTheInputOrderOfEachPartition() throws Exception {
+        TestKafka.Topics t = TestKafka.Topics.create(1);
+        List<TestKafka.Input> in = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            // Alternate long and short texts: unordered mode would let short batches overtake long ones.
+            String text = i % 2 == 0 ? messages.get(i % N).text() : "short text " + i;
+            in.add(TestKafka.Input.of("o-" + i, JobTestSupport.json("o-" + i, text)));
+        }
+        TestKafka.produce(t.input(), in);
+        Configuration conf = JobTestSupport.jobConf(t, InputFormat.JSON);
+        conf.set(JobOptions.ASYNC_ORDERED, true);
+        conf.set(dev.labelstream.batching.BatchingOptions.MAX_RECORDS, 3);
+        conf.set(JobOptions.ASYNC_THREADS, 3);
+        JobClient job = JobTestSupport.start(conf);
+        JobTestSupport.Outputs out;
+        try {
+            out = JobTestSupport.read(t, in.size(), Duration.ofSeconds(90));
+        } finally {
+            JobTestSupport.cancel(job);
+        }
+        List<Long> offsets = out.records().stream()
+                .map(r -> dev.labelstream.io.ClassifiedEvents.decode(r.value(),
+                        dev.labelstream.io.KafkaOptions.OutputFormat.AVRO).getSource().getOffset())
+                .toList();
+        assertThat(offsets).hasSize(in.size()).isSorted();
+    }
+
     static byte[] toBytes(java.nio.ByteBuffer b) {
         byte[] out = new byte[b.remaining()];
         b.duplicate().get(out);
