@@ -182,7 +182,13 @@ class MicroBatcherTest {
 
     @Test
     void countsFlushesPerReasonAndBatchSizes() throws Exception {
-        InterceptingOperatorMetricGroup metrics = new InterceptingOperatorMetricGroup();
+        // The batcher registers in the operator's "labelstream" group; intercept that group's metrics.
+        InterceptingOperatorMetricGroup metrics = new InterceptingOperatorMetricGroup() {
+            @Override
+            public org.apache.flink.metrics.MetricGroup addGroup(String name) {
+                return dev.labelstream.metrics.Metrics.GROUP.equals(name) ? this : super.addGroup(name);
+            }
+        };
         InterceptingTaskMetricGroup taskMetrics = new InterceptingTaskMetricGroup() {
             @Override
             public InternalOperatorMetricGroup getOrAddOperator(
