@@ -120,10 +120,9 @@ public final class BatchClassifier implements AutoCloseable {
                     options.getOptional(InferenceOptions.WINDOW_AGGREGATE).orElse(bundle.windowAggregate()));
         }
         int budget = options.get(InferenceOptions.TOKEN_BUDGET);
-        int paddedMax = roundUp(b.maxLength(), b.padToMultipleOf());
-        if (budget < paddedMax) {
+        if (budget < b.maxLength()) {
             throw new IllegalArgumentException(InferenceOptions.TOKEN_BUDGET.key() + " is " + budget
-                    + " tokens, less than one sequence of the model's max length padded (" + paddedMax
+                    + " tokens, less than one sequence of the model's max length (" + b.maxLength()
                     + "): raise it or lower " + InferenceOptions.MAX_LENGTH.key() + ".");
         }
         int maxSub = options.get(InferenceOptions.MAX_SUB_BATCH);
@@ -223,8 +222,8 @@ public final class BatchClassifier implements AutoCloseable {
 
     /** Padded length of a sequence of {@code length} tokens: the next multiple of the bundle's bucket size. */
     int paddedLength(int length) {
-        return Math.min(roundUp(length, bundle.padToMultipleOf()),
-                Math.max(length, roundUp(bundle.maxLength(), bundle.padToMultipleOf())));
+        // Never past max_length: it may be the model's last position.
+        return Math.min(roundUp(length, bundle.padToMultipleOf()), Math.max(length, bundle.maxLength()));
     }
 
     /** Tokenizes without running the model; the bench uses it to time tokenization alone. */

@@ -156,17 +156,26 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     @Override
     public void asyncInvoke(List<InputEvent> batch, ResultFuture<OutboundRecord> result) {
         inFlight.incrementAndGet();
-        executor.execute(() -> {
-            try {
-                result.complete(classifyWithRetries(batch));
-            } catch (Throwable t) {
-                // Never fail the job for one batch: a bug here must still end in dead letters.
-                LOG.error("Unexpected error classifying a batch of {}; sending it to dead letters", batch.size(), t);
-                result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, t.toString()));
-            } finally {
-                inFlight.decrementAndGet();
-            }
-        });
+        try {
+            executor.execute(() -> run(batch, result));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Only when closing: the operator admits no more batches than the queue holds.
+            inFlight.decrementAndGet();
+            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, "classifier is shutting down"));
+        }
+    }
+
+
+    private void run(List<InputEvent> batch, ResultFuture<OutboundRecord> result) {
+        try {
+            result.complete(classifyWithRetries(batch));
+        } catch (Throwable t) {
+            // Never fail the job for one batch: a bug here must still end in dead letters.
+            LOG.error("Unexpected error classifying a batch of {}; sending it to dead letters", batch.size(), t);
+            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, t.toString()));
+        } finally {
+            inFlight.decrementAndGet();
+        }
     }
 
     /** Safety net: the async operator's own timeout, longer than all attempts together. */
