@@ -179,8 +179,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         }
     }
 
-
-    private void run(List<InputEvent> batch, ResultFuture<OutboundRecord> result) {
+    private void run(List<InputEvent> batch, ResultFuture<Outcome> result) {
         try {
             result.complete(classifyWithRetries(batch));
         } catch (Throwable t) {
