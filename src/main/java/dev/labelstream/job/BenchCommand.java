@@ -8,6 +8,7 @@ import dev.labelstream.inference.BatchClassifier;
 import dev.labelstream.inference.Classification;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.job.BenchChart.Bar;
 import dev.labelstream.job.BenchPipeline.Plan;
 import dev.labelstream.job.BenchReport.Ratio;
@@ -797,13 +798,26 @@ final class BenchCommand implements Callable<Integer> {
         if (rate != null) {
             s.put("rate", rate);
         }
-        s.put("throughput_definition", "committed: measured records received by a read_committed consumer after the"
-                + " last warm-up record, over the time from that receive to the last one (consumer receive times,"
-                + " this JVM's wall clock); processed: the same from the job's decision_time stamps");
+        s.put("throughput_definition", "committed: records received by a read_committed consumer after the commit"
+                + " that brought the warm-up-th output, over the time from that commit to the last one (consumer"
+                + " receive times, this JVM's wall clock); processed: the same from the job's decision_time stamps;"
+                + " raw engine: records over the wall time of the classify calls (raw texts) or over the sum of"
+                + " their inferenceNanos (pre-tokenized)");
         s.put("latency_definition", "consumer receive time of the committed output minus the input record's Kafka"
                 + " timestamp (its send time), same clock");
         ObjectNode job = s.putObject("job_configuration");
-        new TreeMap<>(conf.toMap()).forEach(job::put);
+        // kafka.properties may hold credentials: never written (as the job never logs them).
+        new TreeMap<>(conf.toMap()).forEach((k, v) -> job.put(k, k.startsWith(KafkaOptions.PROPERTIES.key())
+                ? "(not shown)" : v));
+        // Every labelstream option as the runs saw it, defaults included (sweep settings override some).
+        ObjectNode effective = s.putObject("effective_options");
+        Options.all().forEach((key, option) -> {
+            Object v = conf.getOptional(option).map(x -> (Object) x)
+                    .orElse(option.hasDefaultValue() ? option.defaultValue() : null);
+            if (v != null && !key.equals(KafkaOptions.PROPERTIES.key())) {
+                effective.put(key, v instanceof Duration d ? TimeUtils.formatWithHighestUnit(d) : String.valueOf(v));
+            }
+        });
         return s;
     }
 
