@@ -96,6 +96,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Raw-engine batch sizes to try besides 1; the best is repeated (default: ${DEFAULT-VALUE}).")
     List<Integer> batchSizes;
 
+    @Option(names = "--raw-threads", paramLabel = "N", defaultValue = "1",
+            description = "Caller threads of the raw engine (default: ${DEFAULT-VALUE}). The job classifies"
+                    + " async.threads batches at once: give the same number to compare like with like on a CPU.")
+    int rawThreads;
+
     @Option(names = "--duration", paramLabel = "TIME",
             description = "Length of the latency run at a fixed offered load (default: 20s; 10s per setting with"
                     + " --sweep).")
@@ -164,8 +169,8 @@ final class BenchCommand implements Callable<Integer> {
         out = spec.commandLine().getOut();
         int n = records != null ? records : sweep ? 100 : 200;
         Duration latencyDuration = TimeUtils.parseDuration(duration != null ? duration : sweep ? "10s" : "20s");
-        check(n >= 1 && warmup >= 0 && repeat >= 1 && parallelism >= 1, "--records, --repeat and --parallelism must"
-                + " be >= 1 and --warmup >= 0");
+        check(n >= 1 && warmup >= 0 && repeat >= 1 && parallelism >= 1 && rawThreads >= 1, "--records, --repeat,"
+                + " --parallelism and --raw-threads must be >= 1 and --warmup >= 0");
         check(batchSizes.stream().allMatch(b -> b >= 1), "--batch-sizes must be >= 1");
         check(load > 0 && load <= 1, "--load must be in (0, 1]");
         check(rate == null || rate > 0, "--rate must be > 0");
@@ -232,10 +237,12 @@ final class BenchCommand implements Callable<Integer> {
         List<Classification> firstPass = new ArrayList<>();
         int best = batchSizes.isEmpty() ? 1 : batchSizes.get(0);
         if (!skip.contains(Part.RAW)) {
-            section("raw engine: BatchClassifier alone, one caller thread, texts in memory");
+            section("raw engine: BatchClassifier alone, " + (rawThreads == 1 ? "one caller thread"
+                    : rawThreads + " caller threads") + ", texts in memory");
             if (!warmTexts.isEmpty()) {
-                BenchRaw.run(classifier, warmTexts, batchSizes.stream().max(Integer::compare).orElse(1), null);
-                BenchRaw.run(classifier, warmTexts.subList(0, Math.min(8, warmTexts.size())), 1, null);
+                BenchRaw.run(classifier, warmTexts, batchSizes.stream().max(Integer::compare).orElse(1), rawThreads,
+                        null);
+                BenchRaw.run(classifier, warmTexts.subList(0, Math.min(8, warmTexts.size())), 1, rawThreads, null);
             }
             rawRun(raw, classifier, texts, 1, firstPass);
             for (int b : new TreeSet<>(batchSizes)) {
@@ -256,21 +263,22 @@ final class BenchCommand implements Callable<Integer> {
         Summary raw1Model = summary(raw.get(1), BenchRaw.Run::modelPerSecond);
         Summary rawBest = summary(raw.get(best), BenchRaw.Run::textsPerSecond);
         Summary rawBestModel = summary(raw.get(best), BenchRaw.Run::modelPerSecond);
+        String engine = rawThreads == 1 ? "raw engine" : "raw engine x" + rawThreads + " threads";
         if (!raw.isEmpty()) {
-            rows.add(new Row("raw engine, batch 1, raw texts", raw1, "rec/s", "tokenize + model, wall clock"));
-            rows.add(new Row("raw engine, batch 1, pre-tokenized", raw1Model, "rec/s", "model calls only"));
-            rows.add(new Row("raw engine, batch " + best + " (best), raw texts", rawBest, "rec/s", "tokenize + model"));
-            rows.add(new Row("raw engine, batch " + best + " (best), pre-tokenized", rawBestModel, "rec/s",
+            rows.add(new Row(engine + ", batch 1, raw texts", raw1, "rec/s", "tokenize + model, wall clock"));
+            rows.add(new Row(engine + ", batch 1, pre-tokenized", raw1Model, "rec/s", "model calls only"));
+            rows.add(new Row(engine + ", batch " + best + " (best), raw texts", rawBest, "rec/s", "tokenize + model"));
+            rows.add(new Row(engine + ", batch " + best + " (best), pre-tokenized", rawBestModel, "rec/s",
                     "model calls only"));
             for (Map.Entry<Integer, List<BenchRaw.Run>> e : raw.entrySet()) {
                 if (e.getKey() != 1 && e.getKey() != best) {
-                    rows.add(new Row("raw engine, batch " + e.getKey() + ", raw texts",
+                    rows.add(new Row(engine + ", batch " + e.getKey() + ", raw texts",
                             summary(e.getValue(), BenchRaw.Run::textsPerSecond), "rec/s", "search run"));
                 }
             }
-            bars.add(new Bar("raw engine, batch 1", raw1.min(), raw1.median(), raw1.max()));
-            bars.add(new Bar("raw engine, batch " + best + " (best)", rawBest.min(), rawBest.median(), rawBest.max()));
-            bars.add(new Bar("raw engine, batch " + best + ", model only", rawBestModel.min(), rawBestModel.median(),
+            bars.add(new Bar(engine + ", batch 1", raw1.min(), raw1.median(), raw1.max()));
+            bars.add(new Bar(engine + ", batch " + best + " (best)", rawBest.min(), rawBest.median(), rawBest.max()));
+            bars.add(new Bar(engine + ", batch " + best + ", model only", rawBestModel.min(), rawBestModel.median(),
                     rawBestModel.max()));
             report.set("raw", rawJson(raw, best));
         }
@@ -402,7 +410,8 @@ final class BenchCommand implements Callable<Integer> {
 
         List<Ratio> ratios = new ArrayList<>();
         ratios.add(new Ratio("pipeline / raw engine (best)", BenchStats.ratio(pipeCommitted.median(), rawBest.median()),
-                "pipeline committed / raw batch " + best + ", raw texts"));
+                "pipeline committed / raw batch " + best + ", raw texts, " + rawThreads + " caller thread"
+                        + (rawThreads == 1 ? "" : "s")));
         ratios.add(new Ratio("raw best / raw batch 1", BenchStats.ratio(rawBest.median(), raw1.median()),
                 "raw texts; pre-tokenized: " + BenchReport.fmtRatio(BenchStats.ratio(rawBestModel.median(),
                         raw1Model.median()))));
@@ -443,7 +452,7 @@ final class BenchCommand implements Callable<Integer> {
     private void rawRun(Map<Integer, List<BenchRaw.Run>> raw, BatchClassifier c, List<String> texts, int batch,
             List<Classification> sink) {
         long cpu0 = BenchPipeline.cpuNanos();
-        BenchRaw.Run r = BenchRaw.run(c, texts, batch, sink);
+        BenchRaw.Run r = BenchRaw.run(c, texts, batch, rawThreads, sink);
         double cores = (BenchPipeline.cpuNanos() - cpu0) / (double) r.wallNanos();
         raw.computeIfAbsent(batch, k -> new ArrayList<>()).add(r);
         out.printf(Locale.ROOT, "  batch %3d: %7s rec/s raw texts, %7s rec/s model only, %3d model calls, padding"
@@ -528,7 +537,7 @@ final class BenchCommand implements Callable<Integer> {
         try (BatchClassifier engine = BatchClassifier.open(bundle, same)) {
             if (!warmTexts.isEmpty()) {
                 peer.embedAll(warmTexts);
-                BenchRaw.run(engine, warmTexts, best, null);
+                BenchRaw.run(engine, warmTexts, best, rawThreads, null);
             }
             for (int r = 1; r <= repeat; r++) {
                 long t0 = System.nanoTime();
@@ -541,7 +550,7 @@ final class BenchCommand implements Callable<Integer> {
                 rates.add(texts.size() / s);
                 tokenRates.add(e.tokens() / s);
                 List<Classification> sink = r == 1 ? new ArrayList<>() : null;
-                BenchRaw.Run run = BenchRaw.run(engine, texts, best, sink);
+                BenchRaw.Run run = BenchRaw.run(engine, texts, best, rawThreads, sink);
                 engineRates.add(run.textsPerSecond());
                 engineTokenRates.add(run.tokensPerSecond());
                 out.printf(Locale.ROOT, "  run %d/%d: peer %s rec/s (%s tokens/s); raw engine at %d tokens, batch %d:"
@@ -791,6 +800,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("records", n);
         s.put("warmup", warmup);
         s.put("repeat", repeat);
+        s.put("raw_threads", rawThreads);
         ArrayNode sizes = s.putArray("batch_sizes");
         batchSizes.forEach(sizes::add);
         s.put("latency_duration_ms", latencyDuration.toMillis());
