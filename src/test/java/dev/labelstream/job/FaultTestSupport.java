@@ -178,6 +178,10 @@ final class FaultTestSupport {
     static Outputs read(Properties client, TestKafka.Topics t, int expected, Duration timeout) {
         List<ConsumerRecord<byte[], byte[]>> rs = consumeUntil(client, List.of(t.output(), t.deadLetters()), timeout,
                 got -> got.size() >= expected);
+        return decode(t, rs);
+    }
+
+    static Outputs decode(TestKafka.Topics t, List<ConsumerRecord<byte[], byte[]>> rs) {
         List<ClassifiedEvent> classified = new ArrayList<>();
         List<DeadLetter> dead = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : rs) {
@@ -188,6 +192,17 @@ final class FaultTestSupport {
             }
         }
         return new Outputs(classified, dead);
+    }
+
+    /**
+     * Like {@link #read}, but waits for {@code distinctKeys} distinct record keys (the tests key every input by
+     * its id, and outputs keep the key): for runs that may legitimately repeat records.
+     */
+    static Outputs readDistinct(Properties client, TestKafka.Topics t, int distinctKeys, Duration timeout) {
+        List<ConsumerRecord<byte[], byte[]>> rs = consumeUntil(client, List.of(t.output(), t.deadLetters()), timeout,
+                got -> got.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).distinct().count()
+                        >= distinctKeys);
+        return decode(t, rs);
     }
 
     static byte[] json(String id, String text) {
