@@ -520,7 +520,7 @@ final class BenchCommand implements Callable<Integer> {
         BenchPeer peer = loaded.get();
         int peerMax = BenchPeer.maxTokens();
         int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
-        section("peer: langchain4j AllMiniLmL6V2QuantizedEmbeddingModel (same ONNX graph) + the bundle's head,"
+        section("peer: langchain4j AllMiniLmL6V2EmbeddingModel (same ONNX graph) + the bundle's head,"
                 + " truncating at " + (peerMax > 0 ? peerMax + " tokens" : "its own limit"));
         BenchPeer.Head head = BenchPeer.Head.read(headFile(bundle));
         Configuration same = new Configuration(conf);

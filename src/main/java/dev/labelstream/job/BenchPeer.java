@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The independent peer: langchain4j's in-process {@code AllMiniLmL6V2QuantizedEmbeddingModel} (the same MiniLM-L6
+ * The independent peer: langchain4j's in-process {@code AllMiniLmL6V2EmbeddingModel} (the same MiniLM-L6
  * int8 ONNX graph as the default bundle, with its own tokenizer, pooling and threading) embedding the same texts,
  * plus the bundle's head (softmax of {@code W e + b}) computed here. It is reached by reflection, so the default
  * build does not need langchain4j on its classpath: build with {@code -Pbench} to include it (tests have it).
@@ -25,7 +25,7 @@ import java.util.Optional;
  */
 final class BenchPeer {
     static final String MODEL_CLASS =
-            "dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel";
+            "dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel";
     static final String SEGMENT_CLASS = "dev.langchain4j.data.segment.TextSegment";
     /** The tokenizer.json inside the model artifact (the default bundle's tokenizer is a copy of it). */
     static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-q-tokenizer.json";
