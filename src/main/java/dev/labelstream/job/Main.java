@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Streaming text classification on Apache Flink with ONNX Runtime transformer classifiers.",
         subcommands = {RunCommand.class, DemoCommand.class, ClassifyCommand.class, TrainHeadCommand.class,
+                LoadgenCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
 
