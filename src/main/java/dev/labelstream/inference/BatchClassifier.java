@@ -38,10 +38,11 @@ import org.apache.flink.configuration.ReadableConfig;
  * returns one {@link Classification} per input, in input order.
  *
  * <p>Guarantees: a text's scores do not depend on the batch it is in (padding is masked, and decoders read
- * their last real token); the graph's inputs and outputs are checked against the bundle when the classifier
- * opens, so a mismatch fails at startup. Thread-safe: callers may classify concurrently; the ONNX Runtime
- * session is shared by all classifiers of the same model in the JVM, and {@link #close()} waits for running
- * calls before releasing it.
+ * their last real token; a graph that quantizes activations dynamically, whose per-tensor scales would mix the
+ * rows and padding of a batch, is run one unpadded sequence per call); the graph's inputs and outputs are
+ * checked against the bundle when the classifier opens, so a mismatch fails at startup. Thread-safe: callers
+ * may classify concurrently; the ONNX Runtime session is shared by all classifiers of the same model in the
+ * JVM, and {@link #close()} waits for running calls before releasing it.
  *
  * <pre>{@code
  * try (BatchClassifier c = BatchClassifier.open(ModelBundle.load(dir), new Configuration())) {
@@ -75,7 +76,10 @@ public final class BatchClassifier implements AutoCloseable {
         this.bundle = bundle;
         this.shared = shared;
         this.tokenBudget = tokenBudget;
-        this.maxSubBatch = maxSubBatch;
+        // Dynamically quantized graphs scale activations per tensor, over all rows and padding of a call: only
+        // one unpadded sequence per call keeps a text's scores independent of its batch (on CPU it is also no
+        // slower than padded batches for such models).
+        this.maxSubBatch = shared.dynamicQuantization ? 1 : maxSubBatch;
         try {
             Map<String, NodeInfo> inputs = shared.session.getInputInfo();
             Map<String, NodeInfo> outputs = shared.session.getOutputInfo();
@@ -222,6 +226,9 @@ public final class BatchClassifier implements AutoCloseable {
 
     /** Padded length of a sequence of {@code length} tokens: the next multiple of the bundle's bucket size. */
     int paddedLength(int length) {
+        if (shared.dynamicQuantization) {
+            return length;
+        }
         // Never past max_length: it may be the model's last position.
         return Math.min(roundUp(length, bundle.padToMultipleOf()), Math.max(length, bundle.maxLength()));
     }

@@ -130,8 +130,9 @@ public final class ModelBundle {
     public static ModelBundle load(Path dir) {
         Objects.requireNonNull(dir, "dir");
         if (!Files.isDirectory(dir)) {
-            throw new InvalidModelBundleException(dir, "is not a directory. Point --model (labelstream.model.dir)"
-                    + " at a directory holding model.onnx, tokenizer.json and config.json.");
+            throw new InvalidModelBundleException(dir, (Files.exists(dir) ? "is not a directory" : "does not exist")
+                    + ". Point --model (option " + InferenceOptions.MODEL_DIR.key() + ") at a directory holding"
+                    + " model.onnx, tokenizer.json and config.json.");
         }
         Path model = requireFile(dir, MODEL_FILE, "the ONNX graph (export it with Hugging Face Optimum:"
                 + " optimum-cli export onnx --task text-classification ...)");

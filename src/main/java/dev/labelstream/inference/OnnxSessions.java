@@ -5,6 +5,10 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import dev.labelstream.inference.InferenceOptions.Provider;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -29,12 +33,24 @@ final class OnnxSessions {
         private final Key key;
         final OrtSession session;
         final Provider provider;
+        /**
+         * The graph quantizes activations dynamically (DynamicQuantizeLinear and its fused forms, as ONNX
+         * Runtime's quantize_dynamic and Optimum's quantizer write them): one scale per tensor, from the min and
+         * max of the whole input, so a sequence's outputs depend on the other rows and the padding of its batch.
+         */
+        final boolean dynamicQuantization;
         private int users;
 
         private Shared(Key key, OrtSession session, Provider provider) {
             this.key = key;
             this.session = session;
             this.provider = provider;
+            this.dynamicQuantization = quantizesDynamically(key.model());
+            if (dynamicQuantization) {
+                LOG.info("{} quantizes activations dynamically (per-tensor scales depend on the whole batch):"
+                        + " it is run one unpadded sequence per call, so scores do not depend on the batch",
+                        key.model());
+            }
         }
 
         void release() {
@@ -115,6 +131,39 @@ final class OnnxSessions {
             throw new InvalidModelBundleException(key.model(), "ONNX Runtime cannot load this graph: "
                     + firstLine(e) + ". Re-export it (opset 11 or newer) or check the file is complete.", e);
         }
+    }
+
+    private static final byte[] DYNAMIC_QUANTIZE = "DynamicQuantize".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Whether the graph has a DynamicQuantize* operator (DynamicQuantizeLinear, DynamicQuantizeMatMul,
+     * DynamicQuantizeLSTM): op types are plain strings in the ONNX protobuf, so this scans the file's bytes for
+     * the name rather than parsing it. A false positive would only cost batching, never correctness.
+     */
+    static boolean quantizesDynamically(Path model) {
+        byte[] needle = DYNAMIC_QUANTIZE;
+        byte[] buf = new byte[1 << 20];
+        int carry = 0;
+        try (InputStream in = Files.newInputStream(model)) {
+            int n;
+            while ((n = in.read(buf, carry, buf.length - carry)) >= 0) {
+                int end = carry + n;
+                outer:
+                for (int i = 0; i + needle.length <= end; i++) {
+                    for (int j = 0; j < needle.length; j++) {
+                        if (buf[i + j] != needle[j]) {
+                            continue outer;
+                        }
+                    }
+                    return true;
+                }
+                carry = Math.min(needle.length - 1, end);
+                System.arraycopy(buf, end - carry, buf, 0, carry);
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot read {} to check for dynamic quantization; assuming none", model, e);
+        }
+        return false;
     }
 
     private static String firstLine(Throwable e) {

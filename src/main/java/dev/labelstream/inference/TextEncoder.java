@@ -45,6 +45,9 @@ final class TextEncoder implements AutoCloseable {
         options.put("truncation", "longest_first");
         options.put("padding", "false");
         options.put("maxLength", Integer.toString(maxLength));
+        // DJL caps maxLength at its "modelMaxLength" option, 512 unless set: without this, a bundle's
+        // max_length above 512 (GPT-2 has 1024 positions) would silently truncate at 512.
+        options.put("modelMaxLength", Integer.toString(maxLength));
         options.put("stride", Integer.toString(stride));
         options.put("withOverflowingTokens", Boolean.toString(overflow));
         try {

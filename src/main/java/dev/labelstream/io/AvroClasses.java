@@ -7,13 +7,13 @@ import org.apache.avro.util.ClassSecurityValidator;
  * generated classes ({@code dev.labelstream.avro}) are added to the trusted set, on top of whatever the
  * application or system properties already trust.
  */
-final class AvroClasses {
+public final class AvroClasses {
     private static final String PACKAGE = "dev.labelstream.avro";
     private static boolean trusted;
 
     private AvroClasses() {}
 
-    static synchronized void trust() {
+    public static synchronized void trust() {
         if (!trusted) {
             ClassSecurityValidator.ClassSecurityPredicate previous = ClassSecurityValidator.getGlobal();
             ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(previous,

@@ -2,6 +2,8 @@ package dev.labelstream.job;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.labelstream.avro.ModerationAction;
+import dev.labelstream.drift.DriftObservation;
+import dev.labelstream.drift.DriftSettings;
 import dev.labelstream.inference.BatchClassifier;
 import dev.labelstream.inference.Classification;
 import dev.labelstream.inference.ClassificationException;
@@ -40,8 +42,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Classifies one micro-batch per call on a small bounded thread pool and emits one output record per input:
- * a {@code ClassifiedEvent} with its moderation action, or a dead letter.
+ * Classifies one micro-batch per call on a small bounded thread pool and emits one {@link Outcome} per input:
+ * the output record (a {@code ClassifiedEvent} with its moderation action, or a dead letter) and the drift
+ * monitor's {@link DriftObservation} of it (unless drift is off).
  *
  * <p>Contract: the returned collection always holds exactly one record per input, and the result future is
  * never completed exceptionally, so no classifier failure fails the job or drops a record. A failing batch is
@@ -56,7 +59,7 @@ import org.slf4j.LoggerFactory;
  * timestamp to its classification, per record; add the checkpoint interval for when exactly-once output
  * becomes visible), and executionProvider (1, labelled by {@code provider}).
  */
-final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, OutboundRecord> {
+final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Outcome> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ClassifyBatchFunction.class);
 
@@ -70,6 +73,11 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     private transient KafkaOptions.OutputFormat outputFormat;
     private transient JobOptions.FailurePolicy failurePolicy;
     private transient Duration attemptTimeout;
+    private transient boolean drift;
+    private transient boolean driftEmbeddings;
+    private transient String modelName;
+    private transient String modelVersion;
+    private transient boolean multiLabel;
     private transient int maxRetries;
     private transient long backoffMillis;
     private transient Counter recordsOut;
@@ -102,6 +110,12 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         outputFormat = conf.get(KafkaOptions.OUTPUT_FORMAT);
         failurePolicy = conf.get(JobOptions.FAILURE_POLICY);
         attemptTimeout = conf.get(JobOptions.ASYNC_TIMEOUT);
+        DriftSettings driftSettings = DriftSettings.of(conf);
+        drift = driftSettings.enabled();
+        driftEmbeddings = driftSettings.embeddings();
+        modelName = bundle.name();
+        modelVersion = bundle.version();
+        multiLabel = bundle.multiLabel();
         maxRetries = conf.get(JobOptions.ASYNC_MAX_RETRIES);
         backoffMillis = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis();
         int threads = conf.get(JobOptions.ASYNC_THREADS);
@@ -157,7 +171,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     }
 
     @Override
-    public void asyncInvoke(List<InputEvent> batch, ResultFuture<OutboundRecord> result) {
+    public void asyncInvoke(List<InputEvent> batch, ResultFuture<Outcome> result) {
         inFlight.incrementAndGet();
         try {
             executor.execute(() -> run(batch, result));
@@ -168,8 +182,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         }
     }
 
-
-    private void run(List<InputEvent> batch, ResultFuture<OutboundRecord> result) {
+    private void run(List<InputEvent> batch, ResultFuture<Outcome> result) {
         try {
             result.complete(classifyWithRetries(batch));
         } catch (Throwable t) {
@@ -183,7 +196,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
 
     /** Safety net: the async operator's own timeout, longer than all attempts together. */
     @Override
-    public void timeout(List<InputEvent> batch, ResultFuture<OutboundRecord> result) {
+    public void timeout(List<InputEvent> batch, ResultFuture<Outcome> result) {
         timeouts.inc();
         result.complete(fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout"));
     }
@@ -196,7 +209,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return attempt.multipliedBy(attempts + 2L).plusMillis(backoff).plusSeconds(5);
     }
 
-    private List<OutboundRecord> classifyWithRetries(List<InputEvent> batch) throws InterruptedException {
+    private List<Outcome> classifyWithRetries(List<InputEvent> batch) throws InterruptedException {
         ClassificationException last = null;
         for (int attempt = 0; attempt <= maxRetries; attempt++) {
             if (attempt > 0) {
@@ -221,7 +234,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             return fail(batch, ErrorKind.INFERENCE_FAILED, last.getMessage());
         }
         // Isolate the record(s) that fail: classify one by one, once each.
-        List<OutboundRecord> out = new ArrayList<>(batch.size());
+        List<Outcome> out = new ArrayList<>(batch.size());
         for (InputEvent e : batch) {
             List<InputEvent> one = List.of(e);
             try {
@@ -242,7 +255,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return in;
     }
 
-    private List<OutboundRecord> classified(List<InputEvent> batch, ClassifiedBatch r) {
+    private List<Outcome> classified(List<InputEvent> batch, ClassifiedBatch r) {
         float millis = r.inferenceNanos() / 1e6f;
         inferenceLatency.update(Math.round(millis));
         tokenizeLatency.update(Math.round(r.tokenizeNanos() / 1e6));
@@ -252,14 +265,16 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         lastPaddingEfficiencyPpm.set(Math.round(r.paddingEfficiency() * 1e6));
         long now = System.currentTimeMillis();
         List<String> labels = classifier.bundle().labels();
-        List<OutboundRecord> out = new ArrayList<>(batch.size());
+        List<Outcome> out = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             Classification c = r.results().get(i);
             ModerationPolicy.Decision d = policy.decide(c.scores());
             ClassifiedEvents.Verdict v = new ClassifiedEvents.Verdict(labels, c.scores(), c.top(), d.action(),
                     d.reason(), true, c.truncated(), c.tokens());
-            out.add(ClassifiedEvents.toRecord(batch.get(i),
-                    ClassifiedEvents.build(batch.get(i), v, decider, millis, now), outputFormat));
+            OutboundRecord record = ClassifiedEvents.toRecord(batch.get(i),
+                    ClassifiedEvents.build(batch.get(i), v, decider, millis, now), outputFormat);
+            out.add(new Outcome(record, drift ? DriftObservation.classified(modelName, modelVersion, multiLabel, c,
+                    batch.get(i).source().timestamp(), now, driftEmbeddings) : null));
             actions.get(d.action()).inc();
             long produced = batch.get(i).source().timestamp();
             if (produced >= 0) {
@@ -270,11 +285,12 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return out;
     }
 
-    private List<OutboundRecord> fail(List<InputEvent> batch, ErrorKind kind, String message) {
-        List<OutboundRecord> out = new ArrayList<>(batch.size());
+    private List<Outcome> fail(List<InputEvent> batch, ErrorKind kind, String message) {
+        List<Outcome> out = new ArrayList<>(batch.size());
+        long failedAt = System.currentTimeMillis();
         if (failurePolicy == JobOptions.FailurePolicy.DEAD_LETTER) {
             for (InputEvent e : batch) {
-                out.add(DeadLetters.of(e.source(), kind, message, e.id()));
+                out.add(new Outcome(DeadLetters.of(e.source(), kind, message, e.id()), unclassified(e, failedAt)));
             }
             deadLetters.get(kind).inc(batch.size());
             return out;
@@ -287,11 +303,17 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         for (InputEvent e : batch) {
             ClassifiedEvents.Verdict v = new ClassifiedEvents.Verdict(labels, new float[labels.size()], 0, action,
                     reason, false, false, 0);
-            out.add(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, v, decider, 0f, now), outputFormat));
+            out.add(new Outcome(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, v, decider, 0f, now),
+                    outputFormat), unclassified(e, now)));
             actions.get(action).inc();
         }
         recordsOut.inc(out.size());
         return out;
+    }
+
+    /** Inputs that were not classified count in the drift monitor's dead-letter rate, whatever the policy. */
+    private DriftObservation unclassified(InputEvent e, long now) {
+        return drift ? DriftObservation.unclassified(modelName, modelVersion, e.source().timestamp(), now) : null;
     }
 
     @Override

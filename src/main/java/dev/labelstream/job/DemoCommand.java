@@ -2,6 +2,11 @@ package dev.labelstream.job;
 
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
+import dev.labelstream.avro.DriftReport;
+import dev.labelstream.avro.DriftStatistic;
+import dev.labelstream.avro.DriftStatus;
+import dev.labelstream.drift.DriftOptions;
+import dev.labelstream.drift.DriftReports;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.ClassifiedEvents;
 import dev.labelstream.io.DeadLetters;
@@ -43,19 +48,25 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run labelstream end to end in this JVM: an embedded Kafka broker (KRaft), a Flink"
                 + " MiniCluster, the real default model, a stream of real SpamAssassin messages and malformed"
-                + " records. Prints live progress and a summary, then exits (or runs until Ctrl-C with --follow)."})
+                + " records that shifts part-way (a spam wave, then chat messages). Prints live progress, drift"
+                + " reports and a summary, then exits (or runs until Ctrl-C with --follow)."})
 final class DemoCommand implements Callable<Integer> {
     static final String INPUT = "texts";
     static final String OUTPUT = "texts-classified";
     static final String DEAD_LETTERS = "texts-dead-letters";
     static final String DRIFT = "texts-drift";
     private static final int MAX_BYTES = 64 * 1024;
+    /** The demo's drift windows: short, so a one-minute demo shows several. */
+    static final Duration WINDOW = Duration.ofSeconds(5);
+    /** How long to wait for the last drift reports after the last record came out. */
+    private static final Duration DRIFT_GRACE = Duration.ofSeconds(20);
 
     @Mixin
     ModelArgs modelArgs;
 
-    @Option(names = "--records", defaultValue = "400", paramLabel = "N",
-            description = "Messages to send (default: ${DEFAULT-VALUE}, the whole sample; more repeat it).")
+    @Option(names = "--records", defaultValue = "0", paramLabel = "N",
+            description = "Records to send (default: the drift scenario once, 433 records: e-mail like the"
+                    + " reference, a spam wave, chat messages, 13 malformed records; more repeat it, later).")
     int records;
 
     @Option(names = "--rate", defaultValue = "200", paramLabel = "PER_SECOND",
@@ -130,47 +141,81 @@ final class DemoCommand implements Callable<Integer> {
         // Outputs become visible to read_committed consumers at each checkpoint: short, for a live demo.
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(1));
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
+        // Drift: windows of 5 s of event time (the demo stamps its records), so each part of the scenario fills
+        // its own window whatever the speed of this machine; the demo injects ~3% malformed records on purpose,
+        // so the dead-letter thresholds are raised above that.
+        conf.set(DriftOptions.WINDOW_TIME, DriftOptions.WindowTime.EVENT);
+        conf.set(DriftOptions.WINDOW, WINDOW);
+        conf.set(DriftOptions.MAX_OUT_OF_ORDERNESS, Duration.ofSeconds(1));
+        conf.set(DriftOptions.IDLE_TIMEOUT, Duration.ofSeconds(60));
+        conf.set(DriftOptions.MIN_WINDOW_RECORDS, 50);
+        conf.set(DriftOptions.DEAD_LETTER_RATE_WARN, 0.05);
+        conf.set(DriftOptions.DEAD_LETTER_RATE_ALERT, 0.1);
         conf.set(RestOptions.PORT, 0);
         return conf;
     }
 
     private int stream(PrintWriter out, EmbeddedKafka kafka, JobClient job, long t0) throws Exception {
-        List<DemoData.Message> messages = DemoData.messages();
+        List<DemoData.Planned> scenario = DemoData.driftScenario(DemoData.messages(), DemoData.malformed(MAX_BYTES),
+                WINDOW.toMillis());
+        int count = records > 0 ? records : scenario.size();
+        // The stream starts at a window boundary (in the recent past), so the scenario's parts fill whole windows.
+        long start = System.currentTimeMillis() / WINDOW.toMillis() * WINDOW.toMillis();
+        long span = 5 * WINDOW.toMillis();
         Map<String, String> truth = new HashMap<>();
         Map<String, String> subjects = new HashMap<>();
+        List<Timed> plan = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int round = i / scenario.size();
+            DemoData.Planned p = scenario.get(i % scenario.size());
+            long time = start + round * span + p.offsetMillis();
+            DemoData.Produced r = DemoData.at(p.produced(), time, round == 0 ? "" : "#" + round);
+            plan.add(new Timed(r, time));
+            if (r.key() != null) {
+                String id = new String(r.key(), StandardCharsets.UTF_8);
+                if (r.expectedLabel() != null) {
+                    truth.put(id, r.expectedLabel());
+                }
+                subjects.put(id, p.subject());
+            }
+        }
+        int rounds = (count + scenario.size() - 1) / scenario.size();
+        // Every window but the last tail's closes (the tail moves the watermark past the window before it).
+        long expectedReports = follow ? Long.MAX_VALUE : (long) rounds * 5 - 1;
         AtomicInteger produced = new AtomicInteger();
         AtomicBoolean producing = new AtomicBoolean(true);
-        List<DemoData.Produced> malformed = DemoData.malformed(MAX_BYTES);
-        List<DemoData.Produced> plan = new ArrayList<>();
-        for (int i = 0; i < records; i++) {
-            DemoData.Message m = messages.get(i % messages.size());
-            String suffix = i < messages.size() ? "" : "#" + (i / messages.size());
-            plan.add(DemoData.event(m, suffix));
-            truth.put(m.id() + suffix, m.label());
-            subjects.put(m.id() + suffix, firstLine(m.text()));
-        }
-        // Malformed records spread evenly through the stream, as they would arrive in real traffic.
-        for (int k = malformed.size() - 1; k >= 0; k--) {
-            plan.add((int) ((long) (k + 1) * records / (malformed.size() + 1)), malformed.get(k));
-        }
         long total = follow ? Long.MAX_VALUE : plan.size();
-        Thread producer = new Thread(() -> produce(kafka, plan, produced, producing), "demo-producer");
+        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, producing),
+                "demo-producer");
         producer.setDaemon(true);
         producer.start();
 
         Stats s = new Stats();
         long deadline = System.nanoTime() + timeout.toNanos();
         long lastPrint = 0;
+        long outputsDoneAt = 0;
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka.bootstrapServers())) {
-            consumer.subscribe(List.of(OUTPUT, DEAD_LETTERS));
-            while (follow || s.classified + s.deadLetters < total) {
+            consumer.subscribe(List.of(OUTPUT, DEAD_LETTERS, DRIFT));
+            while (follow || s.classified + s.deadLetters < total || s.drift.size() < expectedReports) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    s.add(r, truth, subjects);
+                    DriftReport d = s.add(r, truth, subjects);
+                    if (d != null) {
+                        out.printf(Locale.ROOT, "[%5.1fs] drift: %s%n", (System.nanoTime() - t0) / 1e9,
+                                DriftReports.headline(d));
+                    }
                 }
                 long now = System.nanoTime();
                 if (now - lastPrint > 1_000_000_000L) {
                     lastPrint = now;
                     progress(out, s, produced.get(), (now - t0) / 1e9);
+                }
+                if (outputsDoneAt == 0 && s.classified + s.deadLetters >= total) {
+                    outputsDoneAt = now;
+                }
+                if (outputsDoneAt != 0 && now - outputsDoneAt > DRIFT_GRACE.toNanos()) {
+                    out.printf("demo: %d of %d drift reports arrived within %s of the last record%n", s.drift.size(),
+                            expectedReports, DRIFT_GRACE);
+                    break;
                 }
                 if (now > deadline && !follow) {
                     out.printf("demo: gave up after %s with %d of %d records out; check the log above%n", timeout,
@@ -186,11 +231,14 @@ final class DemoCommand implements Callable<Integer> {
             producing.set(false);
         }
         progress(out, s, produced.get(), (System.nanoTime() - t0) / 1e9);
-        summary(out, s);
+        summary(out, s, start, span);
         return 0;
     }
 
-    private void produce(EmbeddedKafka kafka, List<DemoData.Produced> plan, AtomicInteger produced,
+    /** A record to produce and its Kafka timestamp (the event time of the drift windows). */
+    private record Timed(DemoData.Produced record, long timestamp) {}
+
+    private void produce(EmbeddedKafka kafka, List<Timed> plan, long span, AtomicInteger produced,
             AtomicBoolean producing) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
@@ -200,13 +248,14 @@ final class DemoCommand implements Callable<Integer> {
             long start = System.nanoTime();
             int round = 0;
             do {
-                for (DemoData.Produced r : plan) {
+                for (Timed t : plan) {
                     if (!producing.get()) {
                         return;
                     }
-                    byte[] key = round == 0 || r.key() == null ? r.key()
-                            : (new String(r.key(), StandardCharsets.UTF_8) + "@" + round).getBytes(StandardCharsets.UTF_8);
-                    ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(INPUT, key, r.value());
+                    DemoData.Produced r = round == 0 ? t.record() : DemoData.at(t.record(), t.timestamp()
+                            + round * span, "@" + round);
+                    ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(INPUT, null,
+                            t.timestamp() + round * span, r.key(), r.value());
                     rec.headers().add("producer", "labelstream-demo".getBytes(StandardCharsets.UTF_8));
                     producer.send(rec);
                     int n = produced.incrementAndGet();
@@ -245,8 +294,15 @@ final class DemoCommand implements Callable<Integer> {
         final Map<String, Long> reasons = new TreeMap<>();
         final Map<String, ClassifiedEvent> examples = new TreeMap<>();
         final Map<String, String> exampleSubjects = new HashMap<>();
+        final List<DriftReport> drift = new ArrayList<>();
 
-        void add(ConsumerRecord<byte[], byte[]> r, Map<String, String> truth, Map<String, String> subjects) {
+        /** Counts {@code r}; returns it if it is a drift report. */
+        DriftReport add(ConsumerRecord<byte[], byte[]> r, Map<String, String> truth, Map<String, String> subjects) {
+            if (r.topic().equals(DRIFT)) {
+                DriftReport d = DriftReports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                drift.add(d);
+                return d;
+            }
             long now = System.nanoTime();
             if (firstOut == 0) {
                 firstOut = now;
@@ -256,7 +312,7 @@ final class DemoCommand implements Callable<Integer> {
                 deadLetters++;
                 DeadLetter d = DeadLetters.decode(r.value());
                 reasons.merge(d.getErrorKind(), 1L, Long::sum);
-                return;
+                return null;
             }
             classified++;
             ClassifiedEvent e = ClassifiedEvents.decode(r.value(), KafkaOptions.OutputFormat.JSON);
@@ -273,6 +329,7 @@ final class DemoCommand implements Callable<Integer> {
                 examples.put(key, e);
                 exampleSubjects.put(key, subjects.getOrDefault(e.getInputId(), ""));
             }
+            return null;
         }
     }
 
@@ -289,7 +346,7 @@ final class DemoCommand implements Callable<Integer> {
         out.flush();
     }
 
-    private static void summary(PrintWriter out, Stats s) {
+    private static void summary(PrintWriter out, Stats s, long start, long span) {
         double seconds = (s.lastOut - s.firstOut) / 1e9;
         out.println();
         out.println("Summary");
@@ -314,12 +371,40 @@ final class DemoCommand implements Callable<Integer> {
         s.examples.values().stream().filter(c -> c.getAction().name().equals("BLOCK")).findFirst().ifPresent(c ->
                 out.println("  one decision as written to " + OUTPUT + ":\n    "
                         + new String(ClassifiedEvents.encode(c, KafkaOptions.OutputFormat.JSON), StandardCharsets.UTF_8)));
+        drift(out, s.drift, start, span);
         out.flush();
     }
 
-    private static String firstLine(String text) {
-        int nl = text.indexOf('\n');
-        return nl < 0 ? text : text.substring(0, nl);
+    /** The drift reports, window by window, each with the part of the stream it holds. */
+    private static void drift(PrintWriter out, List<DriftReport> reports, long start, long span) {
+        if (reports.isEmpty()) {
+            out.println("  drift: no report arrived");
+            return;
+        }
+        List<DriftReport> sorted = new ArrayList<>(reports);
+        sorted.sort(java.util.Comparator.comparing(DriftReport::getWindowStart));
+        out.printf("  drift: one report per %d s window of event time (the records' Kafka timestamps), against %s;"
+                + " written to %s%n", WINDOW.toSeconds(), sorted.get(0).getReference(), DRIFT);
+        String[] parts = {DemoData.BASELINE, DemoData.BASELINE, DemoData.SPAM_WAVE, DemoData.CHAT, DemoData.TAIL};
+        for (DriftReport r : sorted) {
+            long offset = Math.floorMod(r.getWindowStart().toEpochMilli() - start, span);
+            out.println("    [" + parts[(int) Math.min(parts.length - 1, offset / WINDOW.toMillis())] + "]");
+            out.print(DriftReports.render(r, "    "));
+        }
+        DriftReport last = sorted.get(sorted.size() - 1);
+        String gauges = ".labelstream.drift.model." + last.getModelName() + "@" + last.getModelVersion() + ".";
+        out.printf(Locale.ROOT, "  drift gauges (labelstream.drift, model=%s@%s; the latest window): status %.0f,"
+                        + " token_length_psi %.3f, embedding_cosine_distance %.3f, embedding_mmd %.4f%n",
+                last.getModelName(), last.getModelVersion(), InProcessMetrics.gauge(gauges + "status"),
+                InProcessMetrics.gauge(gauges + "token_length_psi"),
+                InProcessMetrics.gauge(gauges + "embedding_cosine_distance"),
+                InProcessMetrics.gauge(gauges + "embedding_mmd"));
+        sorted.stream().filter(r -> r.getStatus() == DriftStatus.ALERT).findFirst().ifPresent(r -> {
+            DriftStatistic first = DriftReports.statistic(r, r.getTripped().get(0));
+            out.printf(Locale.ROOT, "  first alert: window from %s: %s = %.3f, alert threshold %s (%s)%n",
+                    r.getWindowStart(), first.getName(), first.getValue(), first.getAlertThreshold(),
+                    DriftReports.describe(first.getName()));
+        });
     }
 
     private static String abbreviate(String s, int n) {

@@ -3,6 +3,11 @@ package dev.labelstream.job;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.batching.MicroBatcher;
 import dev.labelstream.batching.TokenEstimator;
+import dev.labelstream.drift.DeadLetterObservations;
+import dev.labelstream.drift.DriftMonitor;
+import dev.labelstream.drift.DriftObservation;
+import dev.labelstream.drift.DriftOptions;
+import dev.labelstream.drift.DriftSettings;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.DecodeFunction;
 import dev.labelstream.io.InputEvent;
@@ -13,12 +18,16 @@ import dev.labelstream.io.SourceRecord;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.common.functions.FlatMapFunction;
+import org.apache.flink.api.common.functions.MapFunction;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.Collector;
 
 /**
  * The labelstream topology:
@@ -26,7 +35,11 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * <pre>
  * Kafka source -> decode + validate --------------------------------------> (dead letters)
  *              -> micro-batch (records | tokens | linger | before every barrier)
- *              -> async classify (bounded in flight, deadline, retries) -> classified events | dead letters
+ *              -> async classify (bounded in flight, deadline, retries) -> outcomes
+ *                   -> records: classified events | dead letters ------------------------> sink
+ *                   -> drift observations (+ one per decoder dead letter)
+ *                        -> keyBy model version -> tumbling window, incremental aggregate
+ *                        -> drift report against the reference profile -----------------> sink
  *              -> one transactional Kafka sink (output, dead-letter and drift topics)
  * </pre>
  *
@@ -42,8 +55,9 @@ public final class LabelstreamJob {
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
         conf.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
 
+        DriftSettings drift = DriftSettings.of(conf);
         DataStream<SourceRecord> records = env
-                .fromSource(KafkaIo.source(conf), WatermarkStrategy.noWatermarks(), "kafka-source")
+                .fromSource(KafkaIo.source(conf), watermarks(drift), "kafka-source")
                 .uid("kafka-source");
         SingleOutputStreamOperator<InputEvent> events = records
                 .process(new DecodeFunction(conf.get(KafkaOptions.INPUT_FORMAT), conf.get(KafkaOptions.INPUT_MAX_BYTES)))
@@ -59,15 +73,67 @@ public final class LabelstreamJob {
         ClassifyBatchFunction classify = new ClassifyBatchFunction(conf);
         long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
         int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
-        SingleOutputStreamOperator<OutboundRecord> classified = conf.get(JobOptions.ASYNC_ORDERED)
+        SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
                 ? AsyncDataStream.orderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity)
                 : AsyncDataStream.unorderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity);
-        classified.name("classify").uid("classify");
+        outcomes.name("classify").uid("classify");
 
-        classified.union(rejected)
+        DataStream<OutboundRecord> outputs = outcomes
+                .map(new RecordOf())
+                .returns(TypeInformation.of(OutboundRecord.class))
+                .name("outcome-records")
+                .uid("outcome-records")
+                .union(rejected);
+        if (drift.enabled()) {
+            DataStream<DriftObservation> observed = outcomes
+                    .flatMap(new ObservationOf())
+                    .returns(TypeInformation.of(DriftObservation.class))
+                    .name("outcome-observations")
+                    .uid("outcome-observations");
+            DataStream<DriftObservation> rejectedObserved = rejected
+                    .map(new DeadLetterObservations(conf))
+                    .name("dead-letter-observations")
+                    .uid("dead-letter-observations");
+            outputs = outputs.union(DriftMonitor.reports(observed.union(rejectedObserved), conf));
+        }
+        outputs
                 .sinkTo(KafkaIo.sink(conf))
                 .name("kafka-sink")
                 .uid("kafka-sink");
+    }
+
+    /**
+     * Event-time drift windows need the source's watermarks, generated per Kafka partition from the records'
+     * timestamps; otherwise the job runs without watermarks.
+     */
+    static WatermarkStrategy<SourceRecord> watermarks(DriftSettings drift) {
+        if (!drift.enabled() || drift.windowTime() != DriftOptions.WindowTime.EVENT) {
+            return WatermarkStrategy.noWatermarks();
+        }
+        return WatermarkStrategy.<SourceRecord>forBoundedOutOfOrderness(drift.maxOutOfOrderness())
+                .withIdleness(drift.idleTimeout());
+    }
+
+    /** The output record of an outcome. */
+    static final class RecordOf implements MapFunction<Outcome, OutboundRecord> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public OutboundRecord map(Outcome o) {
+            return o.record();
+        }
+    }
+
+    /** The drift observation of an outcome, if it has one. */
+    static final class ObservationOf implements FlatMapFunction<Outcome, DriftObservation> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void flatMap(Outcome o, Collector<DriftObservation> out) {
+            if (o.observation() != null) {
+                out.collect(o.observation());
+            }
+        }
     }
 
     /**

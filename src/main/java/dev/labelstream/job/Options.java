@@ -1,6 +1,7 @@
 package dev.labelstream.job;
 
 import dev.labelstream.batching.BatchingOptions;
+import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.KafkaOptions;
 import java.io.File;
@@ -31,7 +32,7 @@ import org.apache.flink.configuration.description.TextElement;
 public final class Options {
     /** The classes whose ConfigOption fields are labelstream's options. */
     private static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, InferenceOptions.class,
-            BatchingOptions.class, JobOptions.class);
+            BatchingOptions.class, JobOptions.class, DriftOptions.class);
     /** Key prefixes that belong to labelstream: an unknown key under them is a mistake. */
     private static final Set<String> OWN_PREFIXES = Set.of("kafka.", "input.", "output.", "model.", "inference.",
             "batching.", "async.", "classification.", "moderation.", "job.", "drift.");
@@ -196,6 +197,7 @@ public final class Options {
             throw new IllegalArgumentException(JobOptions.ASYNC_CAPACITY.key() + " and "
                     + JobOptions.ASYNC_THREADS.key() + " must be >= 1");
         }
+        dev.labelstream.drift.DriftSettings.of(conf);
         if (conf.get(JobOptions.ASYNC_MAX_RETRIES) < 0) {
             throw new IllegalArgumentException(JobOptions.ASYNC_MAX_RETRIES.key() + " must be >= 0");
         }

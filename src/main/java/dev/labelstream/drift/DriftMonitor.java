@@ -1,0 +1,220 @@
+package dev.labelstream.drift;
+
+import dev.labelstream.avro.DriftReport;
+import dev.labelstream.avro.DriftStatistic;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.io.OutboundRecord;
+import dev.labelstream.metrics.Metrics;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
+import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
+import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
+import org.apache.flink.util.Collector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The drift monitor: tumbling windows of {@link DriftObservation}s keyed by model version, folded into one bounded
+ * {@link DriftAccumulator} per window ({@link DriftAggregate}), turned at the end of each window into a {@link
+ * DriftReport} against the reference profile, written to the drift topic and published as gauges.
+ *
+ * <p>Reference: the profile file ({@link DriftOptions#REFERENCE_PROFILE}, default the bundle's {@value
+ * ReferenceProfile#FILE_NAME}) when it belongs to the window's model name and version; otherwise a warm-up
+ * profile built from the first {@link DriftOptions#WARMUP_RECORDS} classified records (whole windows). The warm-up
+ * profile is one accumulator in keyed state ({@code globalState}, per model version), so it is in every checkpoint
+ * and survives failover and rescaling; windows of the warm-up are reported but not evaluated.
+ *
+ * <p>Metrics ({@code labelstream} group, {@code drift} subgroup, {@code model} = name@version): a gauge per
+ * statistic (its value), {@code <statistic>_status} (0 OK, 1 WARN, 2 ALERT), {@code status} (the report's), {@code
+ * events}, {@code evaluated} (0/1).
+ */
+public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, OutboundRecord, String, TimeWindow> {
+    private static final long serialVersionUID = 1L;
+    private static final Logger LOG = LoggerFactory.getLogger(DriftMonitor.class);
+
+    private final Configuration conf;
+    private final DriftSettings settings;
+
+    private transient KafkaOptions.OutputFormat format;
+    private transient ReferenceProfile fileProfile;
+    private transient String profileLocation;
+    private transient List<String> labels;
+    private transient ValueStateDescriptor<DriftAccumulator> warmupDescriptor;
+    private transient ValueStateDescriptor<Boolean> warmupDoneDescriptor;
+    private transient Map<String, ReferenceProfile> warmupProfiles;
+    private transient Set<String> mismatchLogged;
+    private transient MetricGroup metrics;
+    private transient Map<String, Gauges> gauges;
+
+    public DriftMonitor(Configuration conf, DriftSettings settings) {
+        this.conf = conf;
+        this.settings = settings;
+    }
+
+    /**
+     * The drift reports of {@code observations}: keyed by model version, windowed by {@link
+     * DriftOptions#WINDOW_TIME}, one {@link OutboundRecord} (destination DRIFT) per window and model version.
+     */
+    public static SingleOutputStreamOperator<OutboundRecord> reports(DataStream<DriftObservation> observations,
+            Configuration conf) {
+        DriftSettings s = DriftSettings.of(conf);
+        WindowAssigner<? super DriftObservation, TimeWindow> windows =
+                s.windowTime == DriftOptions.WindowTime.PROCESSING
+                        ? TumblingProcessingTimeWindows.of(s.window)
+                        : new ObservationTimeWindows(s.window.toMillis());
+        TypeInformation<DriftAccumulator> acc = TypeInformation.of(DriftAccumulator.class);
+        return observations
+                .keyBy(DriftObservation::modelKey, Types.STRING)
+                .window(windows)
+                .aggregate(new DriftAggregate(s.sampleSize), new DriftMonitor(conf, s), acc, acc,
+                        TypeInformation.of(OutboundRecord.class))
+                .name("drift-monitor")
+                .uid("drift-monitor");
+    }
+
+    @Override
+    public void open(OpenContext ctx) {
+        format = conf.get(KafkaOptions.OUTPUT_FORMAT);
+        warmupDescriptor = new ValueStateDescriptor<>("drift-warmup", TypeInformation.of(DriftAccumulator.class));
+        warmupDoneDescriptor = new ValueStateDescriptor<>("drift-warmup-done", Types.BOOLEAN);
+        warmupProfiles = new HashMap<>();
+        mismatchLogged = new HashSet<>();
+        gauges = new HashMap<>();
+        metrics = Metrics.group(getRuntimeContext().getMetricGroup()).addGroup("drift");
+        ModelBundle bundle = ModelBundle.load(conf);
+        labels = bundle.labels();
+        Path file = settings.referenceProfile != null
+                ? Path.of(settings.referenceProfile)
+                : bundle.dir().resolve(ReferenceProfile.FILE_NAME);
+        profileLocation = file.toString();
+        if (Files.isRegularFile(file)) {
+            fileProfile = ReferenceProfile.read(file);
+            LOG.info("Drift: comparing windows of {} with the {}", bundle, fileProfile);
+        } else if (settings.referenceProfile != null) {
+            throw new IllegalArgumentException(DriftOptions.REFERENCE_PROFILE.key() + ": " + file
+                    + " does not exist. Compute it with 'labelstream profile --model DIR --input FILE'.");
+        } else {
+            LOG.info("Drift: {} has no {}; the reference will be built from the first {} classified records",
+                    bundle.dir(), ReferenceProfile.FILE_NAME, settings.warmupRecords);
+        }
+    }
+
+    @Override
+    public void process(String key, Context ctx, Iterable<DriftAccumulator> elements, Collector<OutboundRecord> out)
+            throws Exception {
+        DriftAccumulator window = elements.iterator().next();
+        int at = key.lastIndexOf('@');
+        String name = key.substring(0, at);
+        String version = key.substring(at + 1);
+        DriftEvaluator.Reference reference = reference(key, name, version, window, ctx);
+        DriftReport report = DriftEvaluator.evaluate(name, version, ctx.window().getStart(), ctx.window().getEnd(),
+                settings.windowTime, window, reference,
+                reference.profile() != null && !reference.profile().labels().isEmpty()
+                        ? reference.profile().labels() : labels, settings);
+        gauges.computeIfAbsent(key, k -> new Gauges(metrics.addGroup("model", k))).update(report);
+        if (report.getStatus() != dev.labelstream.avro.DriftStatus.OK) {
+            LOG.warn("Drift report:\n{}", DriftReports.render(report, "  "));
+        } else {
+            LOG.info("Drift report: {}", DriftReports.headline(report));
+        }
+        out.collect(DriftReports.toRecord(report, format));
+    }
+
+    private DriftEvaluator.Reference reference(String key, String name, String version, DriftAccumulator window,
+            Context ctx) throws Exception {
+        if (fileProfile != null) {
+            if (fileProfile.matches(name, version)) {
+                return new DriftEvaluator.Reference(fileProfile, Path.of(profileLocation).getFileName() + " ("
+                        + fileProfile.records() + " records of " + fileProfile.source() + ")");
+            }
+            if (mismatchLogged.add(key)) {
+                LOG.warn("Drift: {} belongs to {} {}, not to {} {}: using a warm-up reference for this model"
+                        + " version instead", profileLocation, fileProfile.modelName(), fileProfile.modelVersion(),
+                        name, version);
+            }
+        }
+        ReferenceProfile cached = warmupProfiles.get(key);
+        if (cached != null) {
+            return new DriftEvaluator.Reference(cached, cached.source());
+        }
+        ValueState<DriftAccumulator> state = ctx.globalState().getState(warmupDescriptor);
+        ValueState<Boolean> done = ctx.globalState().getState(warmupDoneDescriptor);
+        DriftAccumulator warmup = state.value();
+        if (Boolean.TRUE.equals(done.value())) {
+            ReferenceProfile p = ReferenceProfile.of(name, version, labels, warmupSource(warmup), warmup);
+            warmupProfiles.put(key, p);
+            return new DriftEvaluator.Reference(p, p.source());
+        }
+        warmup = warmup == null ? window.copy() : warmup.merge(window);
+        state.update(warmup);
+        if (warmup.classified() < settings.warmupRecords) {
+            return new DriftEvaluator.Reference(null, "warming up: " + warmup.classified() + " of "
+                    + settings.warmupRecords + " records for the reference");
+        }
+        done.update(true);
+        ReferenceProfile p = ReferenceProfile.of(name, version, labels, warmupSource(warmup), warmup);
+        warmupProfiles.put(key, p);
+        LOG.info("Drift: no reference profile for {} {} ({} not found or for another model); built one from the"
+                + " first {} classified records of the stream. Later windows are compared with it. For a reference"
+                + " from a known-good data set: labelstream profile --model DIR --input FILE", name, version,
+                profileLocation, warmup.classified());
+        return new DriftEvaluator.Reference(null, "reference built from this and earlier windows ("
+                + warmup.classified() + " records)");
+    }
+
+    private static String warmupSource(DriftAccumulator warmup) {
+        return "warm-up: the first " + warmup.classified() + " records of the stream";
+    }
+
+    /** The gauges of one model version; they show the latest report's numbers. */
+    private static final class Gauges {
+        private final MetricGroup group;
+        private final Map<Statistic, double[]> values = new EnumMap<>(Statistic.class);
+        private volatile int status;
+        private volatile long events;
+        private volatile int evaluated;
+
+        Gauges(MetricGroup group) {
+            this.group = group;
+            for (Statistic s : Statistic.values()) {
+                double[] v = {Double.NaN, 0};
+                values.put(s, v);
+                group.gauge(s.id, () -> v[0]);
+                group.gauge(s.id + "_status", () -> (int) v[1]);
+            }
+            group.gauge("status", () -> status);
+            group.gauge("events", () -> events);
+            group.gauge("evaluated", () -> evaluated);
+        }
+
+        void update(DriftReport r) {
+            for (Statistic s : Statistic.values()) {
+                DriftStatistic d = DriftReports.statistic(r, s.id);
+                double[] v = values.get(s);
+                v[0] = d == null ? Double.NaN : d.getValue();
+                v[1] = d == null ? 0 : d.getStatus().ordinal();
+            }
+            status = r.getStatus().ordinal();
+            events = r.getEvents();
+            evaluated = r.getEvaluated() ? 1 : 0;
+        }
+    }
+}
