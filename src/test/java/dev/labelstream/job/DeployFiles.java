@@ -141,7 +141,8 @@ final class DeployFiles {
     static Set<String> dashboardMetricNames() {
         Set<String> names = new LinkedHashSet<>();
         for (String q : dashboardQueries()) {
-            Matcher m = METRIC_NAME.matcher(NAME_REGEX.matcher(q).replaceAll(""));
+            // Quoted strings are label values and regular expressions (label_replace), not metric names.
+            Matcher m = METRIC_NAME.matcher(q.replaceAll("\"[^\"]*\"", "\"\""));
             while (m.find()) {
                 names.add(m.group());
             }

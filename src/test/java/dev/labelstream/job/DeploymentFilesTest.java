@@ -264,7 +264,8 @@ class DeploymentFilesTest {
                 "quantile=\"0.99\"", p + "batchSize{", p + "paddingEfficiency", p + "inFlightBatches",
                 "sum by (reason) (rate(" + p + "reason_deadLetters", "sum by (action) (rate(" + p + "action_actions");
         // drift statistics and status, consumer lag, execution provider
-        assertThat(all).contains("__name__=~\"" + p + "drift_.+\"", p + "drift_status",
+        assertThat(all).contains(p + "drift_model_status", p + "drift_model_label_psi",
+                p + "drift_model_embedding_mmd", "__name__=~\"" + p + "drift_model_.+_status\"",
                 "flink_taskmanager_job_task_operator_pendingRecords",
                 "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max",
                 "max by (provider) (" + p + "provider_executionProvider");

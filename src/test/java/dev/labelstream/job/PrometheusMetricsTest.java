@@ -28,8 +28,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Every metric the Grafana dashboard (deploy/grafana/labelstream.json) queries is really exported: the real job
  * runs on a MiniCluster with Flink's Prometheus reporter on a free localhost port, classifies real messages and
- * dead-letters malformed ones from the test broker, and its /metrics page, scraped over HTTP, must name every
- * metric of every dashboard query.
+ * dead-letters malformed ones from the test broker, reports drift over short windows, and its /metrics page,
+ * scraped over HTTP, must name every metric of every dashboard query.
  */
 class PrometheusMetricsTest {
     static final int PORT = freePort();
@@ -40,14 +40,6 @@ class PrometheusMetricsTest {
             .setNumberTaskManagers(1)
             .setNumberSlotsPerTaskManager(1)
             .build());
-
-    /**
-     * Drift statistics come from the drift monitor (package dev.labelstream.drift), which this branch does not
-     * have yet: while no metric under this prefix is exported at all, the drift panels' metrics are not required.
-     * As soon as one is exported, all of them are checked like every other panel's.
-     * TODO(dev.labelstream.drift): delete this exemption once the drift monitor is merged.
-     */
-    static final String DRIFT_PREFIX = "flink_taskmanager_job_task_operator_labelstream_drift_";
 
     /** The same reporter settings the image and the FlinkDeployment use, on a free port. */
     static Configuration reporter() {
@@ -78,6 +70,7 @@ class PrometheusMetricsTest {
         Configuration conf = JobTestSupport.jobConf(t, InputFormat.JSON);
         conf.set(dev.labelstream.io.KafkaOptions.INPUT_MAX_BYTES, 64 * 1024);
         conf.set(dev.labelstream.batching.BatchingOptions.MAX_RECORDS, 8);
+        conf.set(dev.labelstream.drift.DriftOptions.WINDOW, Duration.ofSeconds(2));
         JobClient job = JobTestSupport.start(conf);
         String page = "";
         Set<String> exported = Set.of();
@@ -91,11 +84,8 @@ class PrometheusMetricsTest {
                 exported = names(page);
                 missing = new TreeSet<>(wanted);
                 missing.removeAll(exported);
-                if (exported.stream().noneMatch(n -> n.startsWith(DRIFT_PREFIX))) {
-                    missing.removeIf(n -> n.startsWith(DRIFT_PREFIX)); // TODO(dev.labelstream.drift)
-                }
-                // Source metrics such as the consumer lag appear with the first fetch; checkpoint gauges with the
-                // first completed checkpoint: poll until all are there.
+                // Source metrics such as the consumer lag appear with the first fetch, checkpoint gauges with the
+                // first completed checkpoint, drift gauges with the first drift window: poll until all are there.
                 if (missing.isEmpty() && exported.contains("flink_jobmanager_job_lastCheckpointDuration")) {
                     break;
                 }
@@ -109,14 +99,20 @@ class PrometheusMetricsTest {
         }
         assertThat(missing).as("metrics the dashboard queries that the job does not export (scrape in"
                 + " target/prometheus-scrape.txt)").isEmpty();
-        boolean driftExported = exported.stream().anyMatch(n -> n.startsWith(DRIFT_PREFIX));
         for (String regex : regexes) {
-            if (regex.startsWith(DRIFT_PREFIX) && !driftExported) {
-                continue; // TODO(dev.labelstream.drift): see DRIFT_PREFIX
-            }
             Pattern p = Pattern.compile(regex);
             assertThat(exported).as("a metric matching %s", regex).anyMatch(n -> p.matcher(n).matches());
         }
+
+        // ... and the other way round: every labelstream metric the job exports has a place on the dashboard.
+        Set<String> uncharted = new TreeSet<>();
+        for (String n : exported) {
+            if (n.startsWith("flink_taskmanager_job_task_operator_labelstream_") && !n.endsWith("_count")
+                    && !wanted.contains(n) && regexes.stream().noneMatch(r -> n.matches(r))) {
+                uncharted.add(n);
+            }
+        }
+        assertThat(uncharted).as("labelstream metrics no dashboard panel shows").isEmpty();
 
         // The values behind the panels are live, not just registered.
         TreeMap<String, Double> values = values(page);
