@@ -55,8 +55,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Metrics ({@code labelstream} group): recordsOut, actions per {@code action}, deadLetters per {@code
  * reason}, batchRetries, batchFailures, batchTimeouts, inFlightBatches, inferenceLatencyMs, tokenizeLatencyMs,
- * paddedTokens, realTokens, paddingEfficiency, modelCalls, and executionProvider (1, labelled by {@code
- * provider}).
+ * paddedTokens, realTokens, paddingEfficiency, modelCalls, endToEndLatencyMs (from the input's Kafka record
+ * timestamp to its classification, per record; add the checkpoint interval for when exactly-once output
+ * becomes visible), and executionProvider (1, labelled by {@code provider}).
  */
 final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Outcome> {
     private static final long serialVersionUID = 1L;
@@ -91,6 +92,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     private transient Histogram paddedTokens;
     private transient Histogram realTokens;
     private transient Histogram modelCalls;
+    private transient Histogram endToEndLatency;
     /** Padding efficiency of the last batch, in parts per million (gauges of doubles are awkward in Prometheus). */
     private transient AtomicLong lastPaddingEfficiencyPpm;
 
@@ -144,6 +146,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         paddedTokens = Metrics.histogram(g, "paddedTokens");
         realTokens = Metrics.histogram(g, "realTokens");
         modelCalls = Metrics.histogram(g, "modelCalls");
+        endToEndLatency = Metrics.histogram(g, "endToEndLatencyMs");
         lastPaddingEfficiencyPpm = new AtomicLong(1_000_000);
         g.gauge("paddingEfficiency", () -> lastPaddingEfficiencyPpm.get() / 1e6);
         g.addGroup("provider", classifier.provider()).gauge("executionProvider", () -> 1);
@@ -273,6 +276,10 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             out.add(new Outcome(record, drift ? DriftObservation.classified(modelName, modelVersion, multiLabel, c,
                     batch.get(i).source().timestamp(), now, driftEmbeddings) : null));
             actions.get(d.action()).inc();
+            long produced = batch.get(i).source().timestamp();
+            if (produced >= 0) {
+                endToEndLatency.update(Math.max(0, now - produced));
+            }
         }
         recordsOut.inc(out.size());
         return out;

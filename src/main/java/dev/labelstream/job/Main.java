@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Streaming text classification on Apache Flink with ONNX Runtime transformer classifiers.",
         subcommands = {RunCommand.class, DemoCommand.class, BenchCommand.class, ClassifyCommand.class,
-                ProfileCommand.class, TrainHeadCommand.class, CommandLine.HelpCommand.class})
+                ProfileCommand.class, TrainHeadCommand.class, LoadgenCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -16,6 +16,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.YamlParserUtils;
@@ -55,11 +58,19 @@ public final class Options {
     }
 
     /**
-     * Reads {@code yaml} (nested or flat keys; may be null) and applies {@code overrides} on top.
+     * Reads {@code yaml} (nested or flat keys; may be null) and applies {@code overrides} on top. A value may
+     * refer to environment variables as {@code ${NAME}} or {@code ${NAME:-default}} ({@code $${} is a literal
+     * {@code ${}), so that secrets mounted as environment variables (a Kubernetes Secret, a Compose
+     * environment) never have to be written into the file or onto the command line.
      *
-     * @throws IllegalArgumentException naming the file or key that is wrong
+     * @throws IllegalArgumentException naming the file or key that is wrong, or the variable that is not set
      */
     public static Configuration load(Path yaml, Map<String, String> overrides) {
+        return load(yaml, overrides, System::getenv);
+    }
+
+    /** {@link #load(Path, Map)} with {@code env} in place of the process environment. */
+    static Configuration load(Path yaml, Map<String, String> overrides, Function<String, String> env) {
         Map<String, String> flat = new LinkedHashMap<>();
         if (yaml != null) {
             if (!Files.isRegularFile(yaml)) {
@@ -74,8 +85,43 @@ public final class Options {
             flatten("", tree == null ? Map.of() : tree, flat);
         }
         flat.putAll(overrides);
-        checkKeys(flat.keySet(), yaml == null ? "--set" : yaml.toString());
+        String source = yaml == null ? "--set" : yaml.toString();
+        checkKeys(flat.keySet(), source);
+        flat.replaceAll((key, value) -> substitute(value, env, source, key));
         return Configuration.fromMap(flat);
+    }
+
+    /** {@code ${NAME}}, {@code ${NAME:-default}}, or the literal {@code $${...}}. */
+    private static final Pattern ENV_REFERENCE =
+            Pattern.compile("\\$(\\$?)\\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?}");
+
+    /**
+     * {@code value} with its environment references replaced. Messages name the option and the variable,
+     * never a value: the value may be a secret.
+     */
+    static String substitute(String value, Function<String, String> env, String source, String key) {
+        Matcher m = ENV_REFERENCE.matcher(value);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String replacement;
+            if (!m.group(1).isEmpty()) {
+                replacement = m.group().substring(1);
+            } else {
+                String v = env.apply(m.group(2));
+                if (v == null || (v.isEmpty() && m.group(3) != null)) {
+                    if (m.group(3) == null) {
+                        throw new IllegalArgumentException(source + ": " + key + " refers to the environment variable "
+                                + m.group(2) + ", which is not set (give a default with ${" + m.group(2)
+                                + ":-default})");
+                    }
+                    v = m.group(3);
+                }
+                replacement = v;
+            }
+            m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+        }
+        m.appendTail(out);
+        return out.toString();
     }
 
     static Configuration load(File yaml) {

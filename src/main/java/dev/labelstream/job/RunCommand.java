@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
                         + " --set kafka.bootstrap-servers=broker:9092"},
         footerHeading = "%nOptions (YAML keys, or --set key=value):%n")
 final class RunCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", description = "YAML file of options (nested or flat keys).")
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML file of options (nested or flat keys). Values may refer to environment"
+            + " variables as $${NAME} or $${NAME:-default}, e.g. for secrets.")
     Path config;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "An option, overriding the YAML file.")
