@@ -81,7 +81,8 @@ final class BenchCommand implements Callable<Integer> {
     Path corpusFile;
 
     @Option(names = "--records", paramLabel = "N",
-            description = "Measured records per run (default: 200; 100 with --sweep). The corpus is cycled.")
+            description = "Measured records per run (default: 200; 150 per setting with --sweep). The corpus is"
+                    + " cycled.")
     Integer records;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "32",
@@ -107,8 +108,8 @@ final class BenchCommand implements Callable<Integer> {
     String duration;
 
     @Option(names = "--load", paramLabel = "FRACTION", defaultValue = "0.5",
-            description = "Offered load of the latency run, as a fraction of the measured pipeline peak"
-                    + " (default: ${DEFAULT-VALUE}).")
+            description = "Offered load of the latency run, as a fraction of the measured pipeline peak (median"
+                    + " processed throughput; default: ${DEFAULT-VALUE}).")
     double load;
 
     @Option(names = "--rate", paramLabel = "PER_SECOND",
@@ -167,7 +168,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         out = spec.commandLine().getOut();
-        int n = records != null ? records : sweep ? 100 : 200;
+        int n = records != null ? records : sweep ? 150 : 200;
         Duration latencyDuration = TimeUtils.parseDuration(duration != null ? duration : sweep ? "10s" : "20s");
         check(n >= 1 && warmup >= 0 && repeat >= 1 && parallelism >= 1 && rawThreads >= 1, "--records, --repeat,"
                 + " --parallelism and --raw-threads must be >= 1 and --warmup >= 0");
@@ -188,7 +189,7 @@ final class BenchCommand implements Callable<Integer> {
             report.set("environment", environment(classifier));
             ObjectNode settings = settings(conf, bundle, n, latencyDuration);
             report.set("settings", settings);
-            report.set("corpus", corpusJson(corpus));
+            report.set("corpus", BenchJson.corpusJson(corpus));
             String header = header(bundle, classifier, corpus, conf, n);
             out.print(header);
             out.flush();
@@ -280,7 +281,7 @@ final class BenchCommand implements Callable<Integer> {
             bars.add(new Bar(engine + ", batch " + best + " (best)", rawBest.min(), rawBest.median(), rawBest.max()));
             bars.add(new Bar(engine + ", batch " + best + ", model only", rawBestModel.min(), rawBestModel.median(),
                     rawBestModel.max()));
-            report.set("raw", rawJson(raw, best));
+            report.set("raw", BenchJson.rawJson(raw, best));
         }
 
         // 6. Padding efficiency, from the token counts of the texts (computed now: it needs only the tokenizer).
@@ -324,7 +325,8 @@ final class BenchCommand implements Callable<Integer> {
                 }
                 if (!skip.contains(Part.LATENCY)) {
                     if (offered == null) {
-                        double peak = committed(pipeline).median();
+                        double peak = Summary.of(pipeline.stream().mapToDouble(BenchPipeline.Result::peakRate)
+                                .toArray()).median();
                         if (Double.isNaN(peak)) {
                             peak = rawBest.median();
                         }
@@ -351,7 +353,7 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(new Row("pipeline, processed", pipeProcessed, "rec/s", "from the job's decision times"));
             bars.add(new Bar("pipeline (exactly-once)", pipeCommitted.min(), pipeCommitted.median(),
                     pipeCommitted.max()));
-            report.set("pipeline", pipelineJson(pipeline));
+            report.set("pipeline", BenchJson.pipelineJson(pipeline));
         }
         if (!naive.isEmpty()) {
             rows.add(new Row("naive job (max-records=1), committed", naiveCommitted, "rec/s",
@@ -359,7 +361,7 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(new Row("naive job (max-records=1), processed", processed(naive), "rec/s", ""));
             bars.add(new Bar("naive job (max-records=1)", naiveCommitted.min(), naiveCommitted.median(),
                     naiveCommitted.max()));
-            report.set("naive", pipelineJson(naive));
+            report.set("naive", BenchJson.pipelineJson(naive));
         }
 
         // 4. The independent peer.
@@ -376,7 +378,7 @@ final class BenchCommand implements Callable<Integer> {
 
         // 5. Latency.
         if (latency != null) {
-            ObjectNode lj = latencyJson(latency);
+            ObjectNode lj = BenchJson.latencyJson(latency);
             report.set("latency", lj);
             double[] ms = java.util.Arrays.stream(latency.paced().latencies()).asDoubleStream().toArray();
             double p50 = BenchStats.percentile(ms, 50);
@@ -426,7 +428,7 @@ final class BenchCommand implements Callable<Integer> {
                         + ", batches of " + jobBatch));
         ratios.add(new Ratio("pipeline processed / raw engine (best)", BenchStats.ratio(pipeProcessed.median(),
                 rawBest.median()), "without checkpoint granularity"));
-        report.set("ratios", ratiosJson(ratios));
+        report.set("ratios", BenchJson.ratiosJson(ratios));
 
         String tables = "\n" + BenchReport.table(rows) + "\n" + BenchReport.ratios(ratios);
         out.print(tables);
@@ -716,7 +718,7 @@ final class BenchCommand implements Callable<Integer> {
                 row.put("max_records", s.maxRecords());
                 row.put("token_budget", s.tokenBudget());
                 row.put("linger_ms", s.linger().toMillis());
-                row.set("run", runJson(r));
+                row.set("run", BenchJson.runJson(r));
                 BenchReport.put(row, "latency_p50_ms", p50);
                 BenchReport.put(row, "latency_p95_ms", p95);
                 BenchReport.put(row, "latency_p99_ms", p99);
@@ -831,41 +833,7 @@ final class BenchCommand implements Callable<Integer> {
         return s;
     }
 
-    private static ObjectNode corpusJson(BenchCorpus corpus) {
-        ObjectNode c = BenchReport.JSON.createObjectNode();
-        c.put("name", corpus.name());
-        c.put("texts", corpus.size());
-        c.put("mean_chars", corpus.meanChars());
-        c.put("min_chars", corpus.minChars());
-        c.put("max_chars", corpus.maxChars());
-        return c;
-    }
 
-    private static ObjectNode rawJson(Map<Integer, List<BenchRaw.Run>> raw, int best) {
-        ObjectNode j = BenchReport.JSON.createObjectNode();
-        j.put("best_batch_size", best);
-        ArrayNode batches = j.putArray("batch_sizes");
-        for (Map.Entry<Integer, List<BenchRaw.Run>> e : raw.entrySet()) {
-            ObjectNode b = batches.addObject();
-            b.put("batch_size", e.getKey());
-            b.set("raw_texts_records_per_second",
-                    BenchReport.json(summary(e.getValue(), BenchRaw.Run::textsPerSecond)));
-            b.set("pre_tokenized_records_per_second",
-                    BenchReport.json(summary(e.getValue(), BenchRaw.Run::modelPerSecond)));
-            ArrayNode runs = b.putArray("runs");
-            for (BenchRaw.Run r : e.getValue()) {
-                ObjectNode o = runs.addObject();
-                o.put("records", r.records());
-                o.put("wall_ms", r.wallNanos() / 1e6);
-                o.put("inference_ms", r.inferenceNanos() / 1e6);
-                o.put("tokenize_ms", r.tokenizeNanos() / 1e6);
-                o.put("model_calls", r.modelCalls());
-                o.put("real_tokens", r.realTokens());
-                o.put("padded_tokens", r.paddedTokens());
-            }
-        }
-        return j;
-    }
 
     private ObjectNode paddingJson(int[] lengths, BenchPadding.Budget budget, int jobBatch,
             Map<Integer, List<BenchRaw.Run>> raw) {
@@ -896,75 +864,9 @@ final class BenchCommand implements Callable<Integer> {
         return j;
     }
 
-    private static ObjectNode pipelineJson(List<BenchPipeline.Result> runs) {
-        ObjectNode j = BenchReport.JSON.createObjectNode();
-        j.set("committed_records_per_second", BenchReport.json(committed(runs)));
-        j.set("processed_records_per_second", BenchReport.json(processed(runs)));
-        ArrayNode a = j.putArray("runs");
-        runs.forEach(r -> a.add(runJson(r)));
-        return j;
-    }
 
-    private static ObjectNode runJson(BenchPipeline.Result r) {
-        ObjectNode o = BenchReport.JSON.createObjectNode();
-        o.put("run", r.name());
-        o.put("warmup_out", r.warmup().outputs());
-        o.put("measured_sent", r.plan().measured());
-        o.put("measured_out", r.measured().outputs());
-        BenchReport.put(o, "committed_records_per_second", r.committedRate());
-        BenchReport.put(o, "processed_records_per_second", r.processedRate());
-        BenchReport.put(o, "mean_batch_measured", BenchStats.mean(BenchStats.groupSizes(r.measured().batchKeys)));
-        BenchReport.put(o, "cpu_cores_busy", r.cpuCores());
-        o.put("startup_ms", r.startupMs());
-        o.put("dead_letters", r.deadLetters());
-        if (r.plan().paced()) {
-            BenchReport.put(o, "offered_records_per_second", r.offeredRate());
-            o.put("paced_sent", r.pacedSent());
-            o.put("paced_out", r.paced().outputs());
-            BenchReport.put(o, "mean_batch_paced", BenchStats.mean(BenchStats.groupSizes(r.paced().batchKeys)));
-        }
-        ObjectNode m = o.putObject("job_metrics");
-        m.put("batches", r.metrics().batches());
-        BenchReport.put(m, "batch_size_mean", r.metrics().meanBatch());
-        BenchReport.put(m, "batch_size_p50", r.metrics().p50Batch());
-        m.put("batch_size_max", r.metrics().maxBatch());
-        BenchReport.put(m, "padding_efficiency", r.metrics().paddingEfficiency());
-        BenchReport.put(m, "inference_ms_p50", r.metrics().p50InferenceMs());
-        if (r.problem() != null) {
-            o.put("problem", r.problem());
-        }
-        return o;
-    }
 
-    private static ObjectNode latencyJson(BenchPipeline.Result r) {
-        ObjectNode j = runJson(r);
-        long[] ms = r.paced().latencies();
-        for (double p : new double[] {50, 90, 95, 99, 100}) {
-            BenchReport.put(j, "p" + (int) p + "_ms", BenchStats.percentile(ms, p));
-        }
-        int[] sizes = BenchStats.groupSizes(r.paced().batchKeys);
-        ObjectNode b = j.putObject("batch_sizes");
-        b.put("batches", sizes.length);
-        BenchReport.put(b, "mean", BenchStats.mean(sizes));
-        double[] d = java.util.Arrays.stream(sizes).asDoubleStream().toArray();
-        BenchReport.put(b, "p50", BenchStats.percentile(d, 50));
-        BenchReport.put(b, "p95", BenchStats.percentile(d, 95));
-        BenchReport.put(b, "max", BenchStats.percentile(d, 100));
-        ObjectNode buckets = b.putObject("histogram");
-        BenchStats.powerOfTwoBuckets(sizes).forEach(buckets::put);
-        return j;
-    }
 
-    private static ArrayNode ratiosJson(List<Ratio> ratios) {
-        ArrayNode a = BenchReport.JSON.createArrayNode();
-        for (Ratio r : ratios) {
-            ObjectNode o = a.addObject();
-            o.put("name", r.name());
-            BenchReport.put(o, "value", r.value());
-            o.put("from", r.formula());
-        }
-        return a;
-    }
 
     static String bucketsText(Map<String, Integer> buckets) {
         StringBuilder sb = new StringBuilder();
@@ -976,15 +878,15 @@ final class BenchCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    private static Summary summary(List<BenchRaw.Run> runs, ToDoubleFunction<BenchRaw.Run> f) {
+    static Summary summary(List<BenchRaw.Run> runs, ToDoubleFunction<BenchRaw.Run> f) {
         return runs == null ? Summary.EMPTY : Summary.of(runs.stream().mapToDouble(f).toArray());
     }
 
-    private static Summary committed(List<BenchPipeline.Result> runs) {
+    static Summary committed(List<BenchPipeline.Result> runs) {
         return Summary.of(runs.stream().mapToDouble(BenchPipeline.Result::committedRate).toArray());
     }
 
-    private static Summary processed(List<BenchPipeline.Result> runs) {
+    static Summary processed(List<BenchPipeline.Result> runs) {
         return Summary.of(runs.stream().mapToDouble(BenchPipeline.Result::processedRate).toArray());
     }
 

@@ -61,7 +61,8 @@ final class BenchPipeline {
 
     /**
      * What one run sends: pre-loaded warm-up and measured records, then an optional paced phase at {@code
-     * pacedRate} records/s, or (when that is 0) at {@code loadFraction} of the rate this run just measured.
+     * pacedRate} records/s, or (when that is 0) at {@code loadFraction} of the rate this run just measured
+     * ({@link Result#peakRate()}).
      */
     record Plan(int warmup, int measured, double pacedRate, double loadFraction, Duration pacedDuration) {
         static Plan throughput(int warmup, int measured) {
@@ -137,6 +138,15 @@ final class BenchPipeline {
         /** The same from the job's decision times (batch completion), free of checkpoint granularity. */
         double processedRate() {
             return BenchStats.rateAfter(warmup.classified(), concat(warmup.decision(), measured.decision()));
+        }
+
+        /**
+         * The rate a fixed offered load is a fraction of: processed throughput (the job's capacity, measured at
+         * batch rather than checkpoint granularity), or committed throughput when that is missing.
+         */
+        double peakRate() {
+            double processed = processedRate();
+            return Double.isNaN(processed) ? committedRate() : processed;
         }
 
         private static long[] concat(long[] a, long[] b) {
@@ -257,7 +267,7 @@ final class BenchPipeline {
                 if (preloadedOut >= preloaded && plan.paced() && !pacing.get()) {
                     pacing.set(true);
                     offeredRate = plan.pacedRate() > 0 ? plan.pacedRate() : plan.loadFraction()
-                            * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null).committedRate();
+                            * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null).peakRate();
                     if (Double.isNaN(offeredRate) || offeredRate <= 0) {
                         problem = "no rate measured to offer a fraction of";
                         break;
