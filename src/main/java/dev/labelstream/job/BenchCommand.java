@@ -507,27 +507,28 @@ final class BenchCommand implements Callable<Integer> {
     private ObjectNode peer(Configuration conf, ModelBundle bundle, List<String> texts, List<String> warmTexts,
             int best, List<Row> rows, List<Bar> bars) throws IOException {
         ObjectNode j = BenchReport.JSON.createObjectNode();
-        if (modelArgs.model != null) {
-            String why = "skipped: the peer runs the built-in MiniLM-L6-q model, and --model names another";
+        Optional<BenchPeer.Model> same = BenchPeer.matching(bundle.modelFile());
+        if (same.isEmpty()) {
+            String why = "skipped: the bundle's model.onnx is none of the MiniLM-L6 graphs langchain4j runs in process";
             out.println("peer: " + why);
             j.put("status", why);
             return j;
         }
-        Optional<BenchPeer> loaded = BenchPeer.load();
+        Optional<BenchPeer> loaded = BenchPeer.load(same.get().modelClass());
         if (loaded.isEmpty()) {
             out.println("peer: not available (build with -Pbench)");
             j.put("status", "not available (build with -Pbench)");
             return j;
         }
         BenchPeer peer = loaded.get();
-        int peerMax = BenchPeer.maxTokens();
+        int peerMax = BenchPeer.maxTokens(same.get());
         int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
-        section("peer: langchain4j AllMiniLmL6V2EmbeddingModel (same ONNX graph) + the bundle's head,"
+        section("peer: langchain4j " + same.get().simpleName() + " (the same ONNX graph) + the bundle's head,"
                 + " truncating at " + (peerMax > 0 ? peerMax + " tokens" : "its own limit"));
         BenchPeer.Head head = BenchPeer.Head.read(headFile(bundle));
-        Configuration same = new Configuration(conf);
+        Configuration sameTruncation = new Configuration(conf);
         if (peerMax > 0) {
-            same.set(InferenceOptions.MAX_LENGTH, peerMax);
+            sameTruncation.set(InferenceOptions.MAX_LENGTH, peerMax);
         }
         List<Double> rates = new ArrayList<>();
         List<Double> tokenRates = new ArrayList<>();
@@ -536,7 +537,7 @@ final class BenchCommand implements Callable<Integer> {
         double cosSum = 0;
         double cosMin = Double.NaN;
         int agree = 0;
-        try (BatchClassifier engine = BatchClassifier.open(bundle, same)) {
+        try (BatchClassifier engine = BatchClassifier.open(bundle, sameTruncation)) {
             if (!warmTexts.isEmpty()) {
                 peer.embedAll(warmTexts);
                 BenchRaw.run(engine, warmTexts, best, rawThreads, null);
@@ -586,7 +587,7 @@ final class BenchCommand implements Callable<Integer> {
         bars.add(new Bar("raw engine, " + peerMax + " tokens, batch " + best, engine.min(), engine.median(),
                 engine.max()));
         j.put("status", "measured");
-        j.put("implementation", BenchPeer.MODEL_CLASS + " (embedAll), head softmax(W e + b) from "
+        j.put("implementation", same.get().modelClass() + " (embedAll), head softmax(W e + b) from "
                 + headFile(bundle).getFileName());
         j.put("peer_max_tokens", peerMax);
         j.set("records_per_second", BenchReport.json(rate));

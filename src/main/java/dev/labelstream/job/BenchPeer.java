@@ -13,23 +13,81 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The independent peer: langchain4j's in-process {@code AllMiniLmL6V2EmbeddingModel} (the same MiniLM-L6
- * int8 ONNX graph as the default bundle, with its own tokenizer, pooling and threading) embedding the same texts,
- * plus the bundle's head (softmax of {@code W e + b}) computed here. It is reached by reflection, so the default
- * build does not need langchain4j on its classpath: build with {@code -Pbench} to include it (tests have it).
+ * The independent peer: langchain4j's in-process MiniLM-L6 embedding model whose ONNX graph is byte for byte the
+ * bundle's model.onnx ({@code AllMiniLmL6V2EmbeddingModel}, fp32, for the default bundle; {@code
+ * AllMiniLmL6V2QuantizedEmbeddingModel} for the int8 graph), with its own tokenizer, pooling and threading,
+ * embedding the same texts, plus the bundle's head (softmax of {@code W e + b}) computed here. It is reached by
+ * reflection, so the default build does not need langchain4j-embeddings on its classpath: build with {@code
+ * -Pbench} to include it (tests have it).
  *
  * <p>langchain4j embeds a list by running one text per model call on its own thread pool (one thread per core);
- * its tokenizer keeps the truncation baked into tokenizer.json (128 tokens for this model), so it does less work
+ * its tokenizer keeps the truncation baked into tokenizer.json (128 tokens for these models), so it does less work
  * per long text than a bundle with max_length 256: compare tokens per second, or the raw engine at the same
- * truncation ({@link #maxTokens()}).
+ * truncation ({@link #maxTokens(Model)}).
  */
 final class BenchPeer {
-    static final String MODEL_CLASS =
-            "dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel";
     static final String SEGMENT_CLASS = "dev.langchain4j.data.segment.TextSegment";
-    /** The tokenizer.json inside the model artifact (the default bundle's tokenizer is a copy of it). */
-    static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-q-tokenizer.json";
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** A model langchain4j runs in process: its class, and the graph and tokenizer its artifact carries. */
+    record Model(String modelClass, String onnxResource, String tokenizerResource) {
+        String simpleName() {
+            return modelClass.substring(modelClass.lastIndexOf('.') + 1);
+        }
+    }
+
+    static final List<Model> MODELS = List.of(
+            new Model("dev.langchain4j.model.embedding.onnx.allminilml6v2.AllMiniLmL6V2EmbeddingModel",
+                    "/all-minilm-l6-v2.onnx", "/all-minilm-l6-v2-tokenizer.json"),
+            new Model("dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel",
+                    "/all-minilm-l6-v2-q.onnx", "/all-minilm-l6-v2-q-tokenizer.json"));
+
+    /**
+     * The peer model whose ONNX graph (on the classpath, in its model artifact) has the same bytes as {@code
+     * modelFile}, or empty when the bundle runs a graph langchain4j does not ship.
+     */
+    static Optional<Model> matching(Path modelFile) throws IOException {
+        if (!Files.isRegularFile(modelFile)) {
+            return Optional.empty();
+        }
+        long size = Files.size(modelFile);
+        byte[] digest = null;
+        for (Model m : MODELS) {
+            java.net.URL url = BenchPeer.class.getResource(m.onnxResource());
+            if (url == null) {
+                continue;
+            }
+            java.net.URLConnection c = url.openConnection();
+            long length = c.getContentLengthLong();
+            if (length >= 0 && length != size) {
+                continue;
+            }
+            if (digest == null) {
+                try (InputStream in = Files.newInputStream(modelFile)) {
+                    digest = sha256(in);
+                }
+            }
+            try (InputStream in = c.getInputStream()) {
+                if (java.util.Arrays.equals(digest, sha256(in))) {
+                    return Optional.of(m);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static byte[] sha256(InputStream in) throws IOException {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n = in.read(buf); n >= 0; n = in.read(buf)) {
+                md.update(buf, 0, n);
+            }
+            return md.digest();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private final Object model;
     private final Method embedAll;
@@ -41,11 +99,7 @@ final class BenchPeer {
         this.segmentFrom = segmentFrom;
     }
 
-    /** The peer, or empty when langchain4j-embeddings is not on the classpath. */
-    static Optional<BenchPeer> load() {
-        return load(MODEL_CLASS);
-    }
-
+    /** The peer, or empty when langchain4j-embeddings (or the model's artifact) is not on the classpath. */
     static Optional<BenchPeer> load(String modelClass) {
         try {
             ClassLoader cl = BenchPeer.class.getClassLoader();
@@ -97,8 +151,8 @@ final class BenchPeer {
     }
 
     /** The truncation the peer's tokenizer applies (tokens, special tokens included), or 0 if none. */
-    static int maxTokens() {
-        try (InputStream in = BenchPeer.class.getResourceAsStream(TOKENIZER_RESOURCE)) {
+    static int maxTokens(Model m) {
+        try (InputStream in = BenchPeer.class.getResourceAsStream(m.tokenizerResource())) {
             if (in == null) {
                 return 0;
             }

@@ -44,11 +44,23 @@ class BenchPeerTest {
         assertThat(BenchPeer.cosine(new float[] {0, 0}, new float[] {1, 0})).isNaN();
     }
 
+    /** A bundle whose graph langchain4j does not ship has no peer. */
+    @Test
+    void noPeerForOtherGraphs(@TempDir Path dir) throws Exception {
+        Path f = dir.resolve("model.onnx");
+        Files.write(f, new byte[] {1, 2, 3});
+        assertThat(BenchPeer.matching(f)).isEmpty();
+        assertThat(BenchPeer.matching(dir.resolve("missing.onnx"))).isEmpty();
+    }
+
     /** Tests have langchain4j-embeddings on their classpath: the peer embeds as the engine does at its truncation. */
     @Test
-    void peerRunsTheSameModel() {
-        BenchPeer peer = BenchPeer.load().orElseThrow();
-        int max = BenchPeer.maxTokens();
+    void peerRunsTheSameModel() throws Exception {
+        ModelBundle bundle = ModelBundle.load(JobTestSupport.defaultModel());
+        BenchPeer.Model model = BenchPeer.matching(bundle.modelFile()).orElseThrow();
+        assertThat(model.simpleName()).isEqualTo("AllMiniLmL6V2EmbeddingModel");
+        BenchPeer peer = BenchPeer.load(model.modelClass()).orElseThrow();
+        int max = BenchPeer.maxTokens(model);
         assertThat(max).isEqualTo(128);
         List<String> texts = List.of("WIN a FREE cruise!!! Click here now to claim your prize",
                 "Are we still on for lunch tomorrow? I can bring the slides.");
@@ -59,7 +71,7 @@ class BenchPeerTest {
 
         Configuration conf = new Configuration();
         conf.set(InferenceOptions.MAX_LENGTH, max);
-        try (BatchClassifier engine = BatchClassifier.open(ModelBundle.load(JobTestSupport.defaultModel()), conf)) {
+        try (BatchClassifier engine = BatchClassifier.open(bundle, conf)) {
             ClassifiedBatch b = engine.classify(texts.stream().map(TextInput::of).toList());
             for (int i = 0; i < texts.size(); i++) {
                 assertThat(BenchPeer.cosine(b.results().get(i).embedding(), e.embeddings()[i])).isGreaterThan(0.97);
