@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.labelstream.io.KafkaPreflight;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.reflect.Field;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -283,12 +282,9 @@ class KafkaSecurityTest {
     }
 
     /** Every metric identifier, and the value of every gauge, that the in-JVM reporter has seen. */
-    @SuppressWarnings("unchecked")
-    static List<String> metricsText() throws Exception {
-        Field f = InProcessMetrics.class.getDeclaredField("METRICS");
-        f.setAccessible(true);
+    static List<String> metricsText() {
         List<String> out = new ArrayList<>();
-        for (Map.Entry<String, Metric> e : ((Map<String, Metric>) f.get(null)).entrySet()) {
+        for (Map.Entry<String, Metric> e : FaultTestSupport.metrics().entrySet()) {
             out.add(e.getKey());
             if (e.getValue() instanceof Gauge<?> g) {
                 try {
