@@ -88,8 +88,10 @@ public final class KafkaOptions {
             .withDescription("Kafka client properties passed to consumer, producer and admin client as they are,"
                     + " e.g. security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location. In"
                     + " YAML: kafka.properties: {security.protocol: SASL_SSL, ...}; on the command line:"
-                    + " --set kafka.properties=security.protocol:SASL_SSL,sasl.mechanism:SCRAM-SHA-512. Values"
-                    + " are never logged.");
+                    + " --set kafka.properties.security.protocol=SASL_SSL (or --set"
+                    + " kafka.properties=security.protocol:SASL_SSL,sasl.mechanism:SCRAM-SHA-512, expanded to one"
+                    + " key each). Each property is its own key, kafka.properties.<name>, so Flink hides the values"
+                    + " of passwords and sasl.jaas.config in its logs and web UI; labelstream never logs them.");
 
     public static final ConfigOption<InputFormat> INPUT_FORMAT = key("input.format")
             .enumType(InputFormat.class)

@@ -85,6 +85,7 @@ public final class Options {
             flatten("", tree == null ? Map.of() : tree, flat);
         }
         flat.putAll(overrides);
+        expandPropertiesMap(flat);
         String source = yaml == null ? "--set" : yaml.toString();
         checkKeys(flat.keySet(), source);
         flat.replaceAll((key, value) -> substitute(value, env, source, key));
@@ -122,6 +123,29 @@ public final class Options {
         }
         m.appendTail(out);
         return out.toString();
+    }
+
+    /**
+     * {@code kafka.properties} given as one map value ({@code --set kafka.properties=k:v,...}) becomes one key
+     * per property ({@code kafka.properties.k}), as YAML nesting gives: Flink hides secret values by key name
+     * (keys containing password, secret, jaas.config, ...) in its logs and web UI, and a single key named
+     * kafka.properties would show every value, passwords included.
+     */
+    private static void expandPropertiesMap(Map<String, String> flat) {
+        String key = KafkaOptions.PROPERTIES.key();
+        String whole = flat.remove(key);
+        if (whole == null) {
+            return;
+        }
+        Map<String, String> map;
+        try {
+            map = Configuration.fromMap(Map.of(key, whole)).get(KafkaOptions.PROPERTIES);
+        } catch (IllegalArgumentException e) {
+            // no cause and no value in the message: the value may hold a password
+            throw new IllegalArgumentException(key + " is not a list of key:value pairs separated by commas (quote"
+                    + " values that contain ',' or ':'), or give each as " + key + ".<name>=<value>");
+        }
+        map.forEach((k, v) -> flat.put(key + "." + k, v));
     }
 
     static Configuration load(File yaml) {

@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.io.KafkaPreflight;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +28,8 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Configuration conf = Options.load(config, overrides);
         Options.validate(conf);
+        // Fail now, with a message that names the settings, rather than restart forever on a rejected login.
+        KafkaPreflight.check(conf, KafkaPreflight.DEFAULT_TIMEOUT);
         LabelstreamJob.run(conf);
         return 0;
     }

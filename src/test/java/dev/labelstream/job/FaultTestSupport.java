@@ -97,6 +97,40 @@ final class FaultTestSupport {
         return t;
     }
 
+    /** The live metrics the in-JVM reporter ({@link InProcessMetrics}) holds, by identifier. */
+    @SuppressWarnings("unchecked")
+    static Map<String, org.apache.flink.metrics.Metric> metrics() {
+        try {
+            java.lang.reflect.Field f = InProcessMetrics.class.getDeclaredField("METRICS");
+            f.setAccessible(true);
+            return new TreeMap<>((Map<String, org.apache.flink.metrics.Metric>) f.get(null));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Largest numeric gauge value among identifiers containing {@code part} and ending with {@code suffix}. */
+    static double maxGauge(String part, String suffix) {
+        double max = Double.NaN;
+        for (Map.Entry<String, org.apache.flink.metrics.Metric> e : metrics().entrySet()) {
+            if (e.getKey().contains(part) && e.getKey().endsWith(suffix)
+                    && e.getValue() instanceof org.apache.flink.metrics.Gauge<?> g) {
+                Object v;
+                try {
+                    v = g.getValue();
+                } catch (RuntimeException ex) {
+                    continue;
+                }
+                if (v instanceof Number n) {
+                    max = Double.isNaN(max) ? n.doubleValue() : Math.max(max, n.doubleValue());
+                } else if (v instanceof Boolean b) {
+                    max = Double.isNaN(max) ? (b ? 1 : 0) : Math.max(max, b ? 1 : 0);
+                }
+            }
+        }
+        return max;
+    }
+
     // ---------------------------------------------------------------------------------------------- Kafka
 
     static Properties clientProps(String bootstrap) {

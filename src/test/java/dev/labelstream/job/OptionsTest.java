@@ -45,6 +45,25 @@ class OptionsTest {
     }
 
     @Test
+    void kafkaPropertiesGivenAsOneMapBecomeOneKeyEachSoFlinkHidesTheirSecrets() {
+        Configuration c = Options.load(null, Map.of("kafka.properties",
+                "security.protocol:SASL_SSL,ssl.truststore.password:hunter2"));
+        assertThat(c.toMap()).doesNotContainKey("kafka.properties")
+                .containsEntry("kafka.properties.ssl.truststore.password", "hunter2");
+        assertThat(c.get(KafkaOptions.PROPERTIES)).containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("ssl.truststore.password", "hunter2");
+        // what Flink's web UI and logs mask is decided by the key alone
+        assertThat(org.apache.flink.configuration.GlobalConfiguration.isSensitive("kafka.properties")).isFalse();
+        assertThat(org.apache.flink.configuration.GlobalConfiguration.isSensitive(
+                "kafka.properties.ssl.truststore.password")).isTrue();
+        assertThat(org.apache.flink.configuration.GlobalConfiguration.isSensitive(
+                "kafka.properties.sasl.jaas.config")).isTrue();
+        assertThatThrownBy(() -> Options.load(null, Map.of("kafka.properties", "a:'unclosed,password:hunter2")))
+                .hasMessageContaining("kafka.properties").satisfies(e -> assertThat(e.getMessage())
+                        .doesNotContain("hunter2"));
+    }
+
+    @Test
     void misspeltKeysAreRejectedWithASuggestion() throws Exception {
         Path yaml = dir.resolve("job.yaml");
         Files.writeString(yaml, "batching.max-record: 3\n");
