@@ -66,20 +66,24 @@ public final class BatchClassifier implements AutoCloseable {
     private final boolean feedTypeIds;
     /** The output read: logits, or last_hidden_state for head-less bundles. */
     private final String output;
-    private final int tokenBudget;
-    private final int maxSubBatch;
+    /** How sorted batches are cut into model calls and padded. */
+    private final SubBatchPlan plan;
     /** Read-held by each classify call; close() takes the write side, so it waits for running calls. */
     private final ReadWriteLock inFlight = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private BatchClassifier(ModelBundle bundle, OnnxSessions.Shared shared, int tokenBudget, int maxSubBatch) {
+    private BatchClassifier(ModelBundle bundle, OnnxSessions.Shared shared, int tokenBudget, int maxSubBatch,
+            double minEfficiency) {
         this.bundle = bundle;
         this.shared = shared;
-        this.tokenBudget = tokenBudget;
         // Dynamically quantized graphs scale activations per tensor, over all rows and padding of a call: only
         // one unpadded sequence per call keeps a text's scores independent of its batch (on CPU it is also no
         // slower than padded batches for such models).
-        this.maxSubBatch = shared.dynamicQuantization ? 1 : maxSubBatch;
+        // Dynamically quantized graphs scale over the whole padded batch: one unpadded sequence per call.
+        this.plan = shared.dynamicQuantization
+                ? new SubBatchPlan(tokenBudget, 1, 1, bundle.maxLength(), 0)
+                : new SubBatchPlan(tokenBudget, maxSubBatch, bundle.padToMultipleOf(), bundle.maxLength(),
+                        minEfficiency);
         try {
             Map<String, NodeInfo> inputs = shared.session.getInputInfo();
             Map<String, NodeInfo> outputs = shared.session.getOutputInfo();
@@ -141,7 +145,8 @@ public final class BatchClassifier implements AutoCloseable {
         OnnxSessions.Shared shared = OnnxSessions.acquire(key);
         BatchClassifier c = null;
         try {
-            c = new BatchClassifier(b, shared, budget, maxSub);
+            c = new BatchClassifier(b, shared, budget, maxSub,
+                    options.get(InferenceOptions.MIN_PADDING_EFFICIENCY));
             c.checkOutputWidth();
             return c;
         } catch (RuntimeException e) {
@@ -226,11 +231,7 @@ public final class BatchClassifier implements AutoCloseable {
 
     /** Padded length of a sequence of {@code length} tokens: the next multiple of the bundle's bucket size. */
     int paddedLength(int length) {
-        if (shared.dynamicQuantization) {
-            return length;
-        }
-        // Never past max_length: it may be the model's last position.
-        return Math.min(roundUp(length, bundle.padToMultipleOf()), Math.max(length, bundle.maxLength()));
+        return plan.paddedLength(length);
     }
 
     /** Tokenizes without running the model; the bench uses it to time tokenization alone. */
@@ -347,13 +348,13 @@ public final class BatchClassifier implements AutoCloseable {
         long paddedTokens = 0;
         long inferenceNanos = 0;
         int calls = 0;
+        int[] lengths = new int[segments.size()];
+        for (int i = 0; i < lengths.length; i++) {
+            lengths[i] = segments.get(i).ids.length;
+        }
         int start = 0;
         while (start < segments.size()) {
-            int end = start + 1;
-            while (end < segments.size() && end - start < maxSubBatch
-                    && (long) (end - start + 1) * paddedLength(segments.get(end).ids.length) <= tokenBudget) {
-                end++;
-            }
+            int end = plan.end(lengths, start);
             List<Segment> sub = segments.subList(start, end);
             long t1 = System.nanoTime();
             SubBatchResult r;
@@ -574,10 +575,6 @@ public final class BatchClassifier implements AutoCloseable {
             }
         }
         return best;
-    }
-
-    private static int roundUp(int n, int multiple) {
-        return (n + multiple - 1) / multiple * multiple;
     }
 
     /** Waits for running {@link #classify} calls, then releases the shared session. Idempotent. */

@@ -57,6 +57,13 @@ public final class InferenceOptions {
                     + " length and split into sub-batches under this budget: it bounds activation memory on the"
                     + " GPU. Must be at least the model's max length.");
 
+    public static final ConfigOption<Double> MIN_PADDING_EFFICIENCY = key("inference.min-padding-efficiency")
+            .doubleType()
+            .defaultValue(0.9)
+            .withDescription("A length-sorted batch is cut into another model call where keeping the next, longer"
+                    + " sequence would make less than this share of the call's cells real tokens. 0 packs calls up"
+                    + " to the token budget; higher values mean less padding and more, smaller calls.");
+
     public static final ConfigOption<Integer> MAX_SUB_BATCH = key("inference.max-sub-batch")
             .intType()
             .defaultValue(128)

@@ -417,7 +417,8 @@ public final class ModelBundle {
         return padLeft;
     }
 
-    int padToMultipleOf() {
+    /** Sequence lengths are padded up to a multiple of this (labelstream.json pad_to_multiple_of, default 16). */
+    public int padToMultipleOf() {
         return padToMultipleOf;
     }
 

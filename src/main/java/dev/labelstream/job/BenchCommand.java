@@ -291,7 +291,8 @@ final class BenchCommand implements Callable<Integer> {
         int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
         int[] lengths = firstPass.stream().mapToInt(c -> Math.min(c.tokens(), maxLength)).toArray();
         BenchPadding.Budget budget = new BenchPadding.Budget(conf.get(InferenceOptions.TOKEN_BUDGET),
-                conf.get(InferenceOptions.MAX_SUB_BATCH), padMultiple(bundle), maxLength);
+                conf.get(InferenceOptions.MAX_SUB_BATCH), bundle.padToMultipleOf(), maxLength,
+                conf.get(InferenceOptions.MIN_PADDING_EFFICIENCY));
         int jobBatch = conf.get(BatchingOptions.MAX_RECORDS);
         BenchPadding.Efficiency budgetEff = BenchPadding.tokenBudget(lengths, jobBatch, budget);
         BenchPadding.Efficiency naiveEff = BenchPadding.naive(lengths, jobBatch);
@@ -620,15 +621,6 @@ final class BenchCommand implements Callable<Integer> {
             name = BenchReport.JSON.readTree(settings.toFile()).path("head").asText(name);
         }
         return bundle.dir().resolve(name);
-    }
-
-    /** The bundle's pad_to_multiple_of (labelstream.json), 16 when unset, as ModelBundle reads it. */
-    static int padMultiple(ModelBundle bundle) throws IOException {
-        Path settings = bundle.dir().resolve("labelstream.json");
-        if (!Files.isRegularFile(settings)) {
-            return 16;
-        }
-        return BenchReport.JSON.readTree(settings.toFile()).path("pad_to_multiple_of").asInt(16);
     }
 
     // ------------------------------------------------------------------------------------------------ sweep

@@ -23,8 +23,17 @@ final class BenchPadding {
         }
     }
 
-    /** The batching settings of the token-budget path. */
-    record Budget(int tokenBudget, int maxSubBatch, int padMultiple, int maxLength) {}
+    /** The batching settings of the token-budget path: the classifier's own plan. */
+    record Budget(int tokenBudget, int maxSubBatch, int padMultiple, int maxLength, double minEfficiency) {
+        Budget(int tokenBudget, int maxSubBatch, int padMultiple, int maxLength) {
+            this(tokenBudget, maxSubBatch, padMultiple, maxLength, 0);
+        }
+
+        dev.labelstream.inference.SubBatchPlan plan() {
+            return new dev.labelstream.inference.SubBatchPlan(tokenBudget, maxSubBatch, padMultiple, maxLength,
+                    minEfficiency);
+        }
+    }
 
     /** Batches of {@code batchSize} in arrival order, each padded to its longest sequence. */
     static Efficiency naive(int[] lengths, int batchSize) {
@@ -66,13 +75,18 @@ final class BenchPadding {
         for (int start = 0; start < lengths.length; start += batchSize) {
             int[] batch = java.util.Arrays.copyOfRange(lengths, start, Math.min(lengths.length, start + batchSize));
             java.util.Arrays.sort(batch);
+            dev.labelstream.inference.SubBatchPlan plan = budget.plan();
             int s = 0;
             while (s < batch.length) {
                 int e = s + 1;
-                while (e < batch.length && e - s < budget.maxSubBatch()
-                        && (long) (e - s + 1) * paddedLength(batch[e], budget) <= budget.tokenBudget()
-                        && (!oneBucketPerCall || paddedLength(batch[e], budget) == paddedLength(batch[s], budget))) {
-                    e++;
+                if (!oneBucketPerCall) {
+                    e = plan.end(batch, s);
+                } else {
+                    while (e < batch.length && e - s < budget.maxSubBatch()
+                            && (long) (e - s + 1) * paddedLength(batch[e], budget) <= budget.tokenBudget()
+                            && paddedLength(batch[e], budget) == paddedLength(batch[s], budget)) {
+                        e++;
+                    }
                 }
                 for (int i = s; i < e; i++) {
                     real += batch[i];
@@ -85,14 +99,9 @@ final class BenchPadding {
         return new Efficiency(real, padded, calls);
     }
 
-    /** A sequence's padded length: the next multiple of the bucket size, but never past max length's bucket. */
+    /** A sequence's padded length, by the classifier's rule. */
     static int paddedLength(int length, Budget budget) {
-        int m = budget.padMultiple();
-        return Math.min(roundUp(length, m), Math.max(length, roundUp(budget.maxLength(), m)));
-    }
-
-    private static int roundUp(int n, int multiple) {
-        return (n + multiple - 1) / multiple * multiple;
+        return budget.plan().paddedLength(length);
     }
 
     private static void requirePositive(int batchSize) {

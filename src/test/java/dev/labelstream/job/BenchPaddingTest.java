@@ -60,10 +60,11 @@ class BenchPaddingTest {
         assertThat(BenchPadding.paddedLength(16, b)).isEqualTo(16);
         assertThat(BenchPadding.paddedLength(17, b)).isEqualTo(32);
         assertThat(BenchPadding.paddedLength(256, b)).isEqualTo(256);
-        // a max length that is not a multiple: its bucket is the cap
+        // a max length that is not a multiple: padding stops at max length (it may be the last position)
         Budget odd = new Budget(8192, 128, 16, 250);
-        assertThat(BenchPadding.paddedLength(250, odd)).isEqualTo(256);
-        assertThat(BenchPadding.paddedLength(249, odd)).isEqualTo(256);
+        assertThat(BenchPadding.paddedLength(250, odd)).isEqualTo(250);
+        assertThat(BenchPadding.paddedLength(249, odd)).isEqualTo(250);
+        assertThat(BenchPadding.paddedLength(239, odd)).isEqualTo(240);
     }
 
     @Test
