@@ -17,9 +17,22 @@ import org.apache.avro.specific.SpecificDatumWriter;
  * Builds dead-letter records: the input's original key, value bytes and headers, its source position, and the
  * reason, as a {@link DeadLetter} (schemas/DeadLetter.avsc, Avro binary). The reason is also a header
  * ({@value #ERROR_KIND_HEADER}) so consumers can route without decoding.
+ *
+ * <p>Size: a dead letter is its input record plus at most {@value #ENVELOPE_BYTES} bytes (the input id and the
+ * message are shortened to fit), so it can always be written where its input could be read. The one exception
+ * is a TOO_LARGE record over {@value #MAX_ORIGINAL_BYTES} bytes: its key, value and headers are not copied
+ * (they would not fit in a Kafka message of the default size, and the sink would fail on it forever); its
+ * topic, partition and offset say where to find it.
  */
 public final class DeadLetters {
     public static final String ERROR_KIND_HEADER = "labelstream.error-kind";
+    /** Largest TOO_LARGE record whose original bytes a dead letter still carries: 960 KiB. */
+    public static final int MAX_ORIGINAL_BYTES = 960 * 1024;
+    /** Most bytes a dead letter adds to its input record (ids, message, position, Avro framing, header). */
+    public static final int ENVELOPE_BYTES = 64 * 1024;
+    static final int MAX_INPUT_ID_CHARS = 1024;
+    static final int MAX_MESSAGE_CHARS = 4096;
+    static final int MAX_KEPT_KEY_BYTES = 1024;
 
     static {
         AvroClasses.trust();
@@ -28,21 +41,44 @@ public final class DeadLetters {
     private DeadLetters() {}
 
     public static OutboundRecord of(SourceRecord r, ErrorKind kind, String message, String inputId) {
+        boolean copy = kind != ErrorKind.TOO_LARGE || recordBytes(r) <= MAX_ORIGINAL_BYTES;
+        byte[] key = copy || (r.key() != null && r.key().length <= MAX_KEPT_KEY_BYTES) ? r.key() : null;
+        if (!copy) {
+            message = message + "; original key, value and headers not copied (" + recordBytes(r)
+                    + " bytes): read them from " + r.position();
+        }
         DeadLetter d = DeadLetter.newBuilder()
-                .setOriginalKey(r.key() == null ? null : ByteBuffer.wrap(r.key()))
-                .setOriginalValue(r.value() == null ? null : ByteBuffer.wrap(r.value()))
+                .setOriginalKey(key == null ? null : ByteBuffer.wrap(key))
+                .setOriginalValue(r.value() == null || !copy ? null : ByteBuffer.wrap(r.value()))
                 .setSourceTopic(r.topic())
                 .setSourcePartition(r.partition())
                 .setSourceOffset(r.offset())
-                .setInputId(inputId)
+                .setInputId(shorten(inputId, MAX_INPUT_ID_CHARS))
                 .setErrorKind(kind.name())
-                .setErrorMessage(message)
+                .setErrorMessage(shorten(message, MAX_MESSAGE_CHARS))
                 .setFailedTime(Instant.now())
                 .build();
-        List<KafkaHeader> headers = new ArrayList<>(r.headers());
+        List<KafkaHeader> headers = new ArrayList<>(copy ? r.headers() : List.of());
         headers.add(new KafkaHeader(ERROR_KIND_HEADER, kind.name().getBytes(StandardCharsets.UTF_8)));
-        return new OutboundRecord(OutboundRecord.Destination.DEAD_LETTER, r.key(), encode(d), headers,
+        return new OutboundRecord(OutboundRecord.Destination.DEAD_LETTER, key, encode(d), headers,
                 r.timestamp());
+    }
+
+    /** Size of a record as input.max-bytes counts it: key, value, and header keys and values. */
+    public static long recordBytes(SourceRecord r) {
+        long n = (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+        for (KafkaHeader h : r.headers()) {
+            n += h.key().getBytes(StandardCharsets.UTF_8).length + (h.value() == null ? 0 : h.value().length);
+        }
+        return n;
+    }
+
+    /** {@code s} cut to {@code max} characters (marked), or as it is; null stays null. */
+    static String shorten(String s, int max) {
+        if (s == null || s.length() <= max) {
+            return s;
+        }
+        return s.substring(0, max) + "...(" + (s.length() - max) + " more characters)";
     }
 
     static byte[] encode(DeadLetter d) {

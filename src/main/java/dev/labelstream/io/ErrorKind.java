@@ -4,7 +4,7 @@ package dev.labelstream.io;
 public enum ErrorKind {
     /** A tombstone: the record has no value. */
     NULL_VALUE,
-    /** The value is larger than input.max-bytes. */
+    /** The record (key + value + headers) is larger than input.max-bytes. */
     TOO_LARGE,
     /** Not a TextEvent in Avro binary encoding (malformed, truncated, another schema). */
     BAD_AVRO,

@@ -56,6 +56,10 @@ public final class KafkaIo {
         // Below the broker's default transaction.max.timeout.ms (15 min), above any sane checkpoint interval.
         props.putIfAbsent("transaction.timeout.ms", "600000");
         props.putIfAbsent("compression.type", "lz4");
+        // A dead letter is its input record plus an envelope of a few KiB: it must fit in one request, or the
+        // sink fails on it and the job restarts forever on the same record.
+        props.putIfAbsent("max.request.size", Integer.toString(Math.max(1 << 20,
+                conf.get(KafkaOptions.INPUT_MAX_BYTES) + DeadLetters.ENVELOPE_BYTES)));
         KafkaOptions.Guarantee g = conf.get(KafkaOptions.DELIVERY_GUARANTEE);
         return KafkaSink.<OutboundRecord>builder()
                 .setBootstrapServers(bootstrapServers(conf))

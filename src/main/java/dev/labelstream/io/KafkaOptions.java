@@ -99,8 +99,12 @@ public final class KafkaOptions {
 
     public static final ConfigOption<Integer> INPUT_MAX_BYTES = key("input.max-bytes")
             .intType()
-            .defaultValue(1 << 20)
-            .withDescription("Larger input values go to dead letters as TOO_LARGE instead of being tokenized.");
+            .defaultValue(DeadLetters.MAX_ORIGINAL_BYTES)
+            .withDescription("Larger input records (key + value + headers) go to dead letters as TOO_LARGE instead"
+                    + " of being tokenized. The default, 960 KiB, leaves room for the dead-letter envelope under"
+                    + " Kafka's default 1 MiB message size, so every dead letter can be written with its original"
+                    + " bytes. Raising it: the producer's max.request.size follows (input.max-bytes + 64 KiB), but the"
+                    + " output and dead-letter topics' max.message.bytes must be raised on the broker too.");
 
     public static final ConfigOption<OutputFormat> OUTPUT_FORMAT = key("output.format")
             .enumType(OutputFormat.class)

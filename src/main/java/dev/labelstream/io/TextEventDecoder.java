@@ -1,10 +1,12 @@
 package dev.labelstream.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.labelstream.avro.TextEvent;
-import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -53,9 +55,11 @@ final class TextEventDecoder implements Serializable {
         if (v == null) {
             return new Rejected(ErrorKind.NULL_VALUE, "record has no value (tombstone)", null);
         }
-        if (v.length > maxBytes) {
-            return new Rejected(ErrorKind.TOO_LARGE, "value is " + v.length + " bytes, over input.max-bytes="
-                    + maxBytes, null);
+        long size = DeadLetters.recordBytes(r);
+        if (size > maxBytes) {
+            return new Rejected(ErrorKind.TOO_LARGE, "record is " + size + " bytes (key " + length(r.key())
+                    + ", value " + v.length + ", headers " + (size - length(r.key()) - v.length)
+                    + "), over input.max-bytes=" + maxBytes, null);
         }
         return switch (format) {
             case AVRO -> decodeAvro(r, v);
@@ -91,18 +95,30 @@ final class TextEventDecoder implements Serializable {
 
     private Result decodeJson(SourceRecord r, byte[] v) {
         if (json == null) {
-            json = new ObjectMapper();
+            // One JSON object per value: a second object or trailing text would be dropped silently, and a key
+            // given twice would let the classifier see one text while a first-wins consumer shows another.
+            json = JsonMapper.builder()
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                    .build();
+        }
+        String s;
+        try {
+            // Jackson's own UTF-8 reader accepts overlong forms, encoded surrogates and code points over
+            // U+10FFFF, and guesses UTF-16/32: decode strictly first (RFC 8259: JSON exchanged is UTF-8).
+            s = strictUtf8(v);
+        } catch (CharacterCodingException ex) {
+            return new Rejected(ErrorKind.INVALID_UTF8, "value is not valid UTF-8 (malformed, overlong, surrogate"
+                    + " or out-of-range bytes)", null);
+        }
+        if (!s.isEmpty() && s.charAt(0) == '\uFEFF') {
+            s = s.substring(1); // a byte-order mark may be ignored (RFC 8259, 8.1)
         }
         JsonNode n;
         try {
-            n = json.readTree(v);
-        } catch (CharConversionException ex) {
-            return new Rejected(ErrorKind.INVALID_UTF8, "value is not valid UTF-8: " + ex.getMessage(),
-                    null);
+            n = json.readTree(s);
         } catch (JsonProcessingException ex) {
-            String m = ex.getOriginalMessage();
-            ErrorKind kind = m != null && m.contains("UTF-8") ? ErrorKind.INVALID_UTF8 : ErrorKind.BAD_JSON;
-            return new Rejected(kind, "not JSON: " + m, null);
+            return new Rejected(ErrorKind.BAD_JSON, "not JSON: " + ex.getOriginalMessage(), null);
         } catch (IOException ex) {
             return new Rejected(ErrorKind.BAD_JSON, "not JSON: " + ex.getMessage(), null);
         }
@@ -194,6 +210,10 @@ final class TextEventDecoder implements Serializable {
                 .onUnmappableCharacter(CodingErrorAction.REPORT)
                 .decode(ByteBuffer.wrap(b))
                 .toString();
+    }
+
+    private static int length(byte[] b) {
+        return b == null ? 0 : b.length;
     }
 
     private static boolean hasReplacementChar(String s) {

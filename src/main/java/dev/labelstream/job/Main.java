@@ -9,9 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Streaming text classification on Apache Flink with ONNX Runtime transformer classifiers.",
-        subcommands = {RunCommand.class, DemoCommand.class, ClassifyCommand.class, ProfileCommand.class,
-                TrainHeadCommand.class, LoadgenCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {RunCommand.class, DemoCommand.class, BenchCommand.class, ClassifyCommand.class,
+                ProfileCommand.class, TrainHeadCommand.class, LoadgenCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
