@@ -39,8 +39,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * <p>{@link #failoverAndResubmissionLeakNoOnnxSession}: the job classes on the application class path (as in
  * every other test). One ONNX Runtime session while the job runs, also after a TaskManager is killed and the
  * job fails over, and none left (back to the baseline) after each cancel. The second submission starts from the
- * group's committed offsets (no savepoint), so records after the last committed checkpoint are read again:
- * at-least-once across a plain cancel; {@link SavepointRescaleTest} shows exactly-once with a savepoint.
+ * group's committed offsets (no savepoint), so what was read after the last offset commit is read again:
+ * at-least-once across a plain cancel; {@link SavepointRescaleTest} shows exactly-once with a savepoint. (The
+ * Kafka source commits group offsets from its fetcher thread, which runs queued commits only between fetches:
+ * with an idle partition, a fetch is a 10 s poll, so the group offsets of a short run may not be committed at
+ * all by the time it is cancelled, and the second run then replays from the earliest offset.)
  *
  * <p>{@link #aJobJarSubmittedTwiceThroughAUserCodeClassLoaderClassifiesBothTimes}: the deployment layout. A job
  * jar holding only labelstream's own classes is built from target/classes, turned into a JobGraph by Flink's
