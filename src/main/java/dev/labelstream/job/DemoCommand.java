@@ -340,8 +340,8 @@ final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "[%5.1fs] produced %4d | classified %4d  dead letters %3d | batches %4d, mean size"
                         + " %5.1f, p50 inference %4.0f ms | in flight %.0f | %5.1f records/s%n",
                 seconds, produced, s.classified, s.deadLetters,
-                batch == null ? 0 : batch.getCount(), batch == null ? 0 : batch.getStatistics().getMean(),
-                latency == null ? 0 : latency.getStatistics().getQuantile(0.5),
+                batch == null ? 0 : batch.getCount(), batch == null || batch.getCount() == 0 ? 0 : batch.getStatistics().getMean(),
+                latency == null || latency.getCount() == 0 ? 0 : latency.getStatistics().getQuantile(0.5),
                 InProcessMetrics.gauge(".labelstream.inFlightBatches"), throughput);
         out.flush();
     }
