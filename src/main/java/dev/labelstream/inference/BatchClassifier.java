@@ -234,6 +234,21 @@ public final class BatchClassifier implements AutoCloseable {
         return plan.paddedLength(length);
     }
 
+    /**
+     * Scores an embedding computed elsewhere (e.g. by another implementation of the same encoder) with this
+     * bundle's head, exactly as {@link #classify} scores its own pooled embeddings: head, then softmax or sigmoid.
+     *
+     * @throws IllegalStateException when the bundle's graph has its own head (no pooling + head)
+     */
+    public Classification classifyEmbedding(float[] embedding) {
+        if (bundle.head() == null) {
+            throw new IllegalStateException(bundle.name() + " has its own classification head in the graph;"
+                    + " only bundles with pooling + head score embeddings");
+        }
+        float[] scores = activate(bundle.head().apply(embedding));
+        return new Classification(scores, argMax(scores), false, 0, 0, 1, embedding, provider());
+    }
+
     /** Tokenizes without running the model; the bench uses it to time tokenization alone. */
     int countTokens(TextInput input) {
         return encoder.encode(input).tokens();

@@ -526,7 +526,6 @@ final class BenchCommand implements Callable<Integer> {
         int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
         section("peer: langchain4j " + same.get().simpleName() + " (the same ONNX graph) + the bundle's head,"
                 + " truncating at " + (peerMax > 0 ? peerMax + " tokens" : "its own limit"));
-        BenchPeer.Head head = BenchPeer.Head.read(headFile(bundle));
         Configuration sameTruncation = new Configuration(conf);
         if (peerMax > 0) {
             sameTruncation.set(InferenceOptions.MAX_LENGTH, peerMax);
@@ -546,9 +545,9 @@ final class BenchCommand implements Callable<Integer> {
             for (int r = 1; r <= repeat; r++) {
                 long t0 = System.nanoTime();
                 BenchPeer.Embedded e = peer.embedAll(texts);
-                float[][] scores = new float[e.embeddings().length][];
-                for (int i = 0; i < scores.length; i++) {
-                    scores[i] = head.scores(e.embeddings()[i]);
+                int[] peerTop = new int[e.embeddings().length];
+                for (int i = 0; i < peerTop.length; i++) {
+                    peerTop[i] = engine.classifyEmbedding(e.embeddings()[i]).top();
                 }
                 double s = (System.nanoTime() - t0) / 1e9;
                 rates.add(texts.size() / s);
@@ -569,7 +568,7 @@ final class BenchCommand implements Callable<Integer> {
                                 e.embeddings()[i]);
                         cosSum += cos;
                         cosMin = Double.isNaN(cosMin) ? cos : Math.min(cosMin, cos);
-                        if (argMax(scores[i]) == c.top()) {
+                        if (peerTop[i] == c.top()) {
                             agree++;
                         }
                     }
@@ -588,8 +587,8 @@ final class BenchCommand implements Callable<Integer> {
         bars.add(new Bar("raw engine, " + peerMax + " tokens, batch " + best, engine.min(), engine.median(),
                 engine.max()));
         j.put("status", "measured");
-        j.put("implementation", same.get().modelClass() + " (embedAll), head softmax(W e + b) from "
-                + headFile(bundle).getFileName());
+        j.put("implementation", same.get().modelClass() + " (embedAll), scored by the bundle's head"
+                + " (BatchClassifier.classifyEmbedding)");
         j.put("peer_max_tokens", peerMax);
         j.set("records_per_second", BenchReport.json(rate));
         j.set("tokens_per_second", BenchReport.json(Summary.of(tokenRates)));
@@ -604,24 +603,6 @@ final class BenchCommand implements Callable<Integer> {
         return j;
     }
 
-    private static int argMax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
-    private static Path headFile(ModelBundle bundle) throws IOException {
-        Path settings = bundle.dir().resolve("labelstream.json");
-        String name = "head.json";
-        if (Files.isRegularFile(settings)) {
-            name = BenchReport.JSON.readTree(settings.toFile()).path("head").asText(name);
-        }
-        return bundle.dir().resolve(name);
-    }
 
     // ------------------------------------------------------------------------------------------------ sweep
 

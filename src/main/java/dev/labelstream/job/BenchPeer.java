@@ -16,7 +16,7 @@ import java.util.Optional;
  * The independent peer: langchain4j's in-process MiniLM-L6 embedding model whose ONNX graph is byte for byte the
  * bundle's model.onnx ({@code AllMiniLmL6V2EmbeddingModel}, fp32, for the default bundle; {@code
  * AllMiniLmL6V2QuantizedEmbeddingModel} for the int8 graph), with its own tokenizer, pooling and threading,
- * embedding the same texts, plus the bundle's head (softmax of {@code W e + b}) computed here. It is reached by
+ * embedding the same texts, plus the bundle's own head ({@code BatchClassifier.classifyEmbedding}). It is reached by
  * reflection, so the default build does not need langchain4j-embeddings on its classpath: build with {@code
  * -Pbench} to include it (tests have it).
  *
@@ -160,50 +160,6 @@ final class BenchPeer {
             return truncation.path("max_length").asInt(0);
         } catch (IOException e) {
             return 0;
-        }
-    }
-
-    /** A linear head read from a bundle's head file: {@code {"labels": [...], "weights": [[...]], "bias": [...]}}. */
-    record Head(List<String> labels, float[][] weights, float[] bias) {
-        static Head read(Path file) throws IOException {
-            JsonNode n = JSON.readTree(Files.readAllBytes(file));
-            List<String> labels = new ArrayList<>();
-            n.path("labels").forEach(l -> labels.add(l.asText()));
-            float[][] w = new float[labels.size()][];
-            float[] b = new float[labels.size()];
-            for (int i = 0; i < labels.size(); i++) {
-                JsonNode row = n.path("weights").path(i);
-                w[i] = new float[row.size()];
-                for (int j = 0; j < row.size(); j++) {
-                    w[i][j] = (float) row.get(j).asDouble();
-                }
-                b[i] = (float) n.path("bias").path(i).asDouble();
-            }
-            return new Head(List.copyOf(labels), w, b);
-        }
-
-        /** Softmax of {@code W e + b}. */
-        float[] scores(float[] embedding) {
-            double[] logits = new double[bias.length];
-            double max = Double.NEGATIVE_INFINITY;
-            for (int i = 0; i < logits.length; i++) {
-                double s = bias[i];
-                for (int j = 0; j < embedding.length && j < weights[i].length; j++) {
-                    s += weights[i][j] * embedding[j];
-                }
-                logits[i] = s;
-                max = Math.max(max, s);
-            }
-            double sum = 0;
-            for (int i = 0; i < logits.length; i++) {
-                logits[i] = Math.exp(logits[i] - max);
-                sum += logits[i];
-            }
-            float[] p = new float[logits.length];
-            for (int i = 0; i < p.length; i++) {
-                p[i] = (float) (logits[i] / sum);
-            }
-            return p;
         }
     }
 

@@ -23,21 +23,6 @@ class BenchPeerTest {
     }
 
     @Test
-    void headIsSoftmaxOfWeightsTimesEmbeddingPlusBias(@TempDir Path dir) throws Exception {
-        Path f = dir.resolve("head.json");
-        Files.writeString(f, "{\"labels\": [\"ham\", \"spam\"], \"weights\": [[1, 0], [0, 2]], \"bias\": [0, -1]}");
-        BenchPeer.Head head = BenchPeer.Head.read(f);
-        assertThat(head.labels()).containsExactly("ham", "spam");
-        // logits [1, 1]: equal
-        float[] p = head.scores(new float[] {1, 1});
-        assertThat(p[0]).isCloseTo(0.5f, within(1e-6f));
-        // logits [0, 3]
-        p = head.scores(new float[] {0, 2});
-        assertThat(p[1]).isCloseTo((float) (1 / (1 + Math.exp(-3))), within(1e-6f));
-        assertThat(p[0] + p[1]).isCloseTo(1f, within(1e-6f));
-    }
-
-    @Test
     void cosine() {
         assertThat(BenchPeer.cosine(new float[] {1, 0}, new float[] {2, 0})).isCloseTo(1.0, within(1e-9));
         assertThat(BenchPeer.cosine(new float[] {1, 0}, new float[] {0, 3})).isCloseTo(0.0, within(1e-9));
