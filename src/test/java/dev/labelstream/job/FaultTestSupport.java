@@ -69,32 +69,12 @@ final class FaultTestSupport {
     /** {@link JobTestSupport#jobConf} for a broker of the test's own. */
     static org.apache.flink.configuration.Configuration jobConf(String bootstrap, TestKafka.Topics t,
             dev.labelstream.io.InputFormat format) {
-        org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();
-        c.set(KafkaOptions.BOOTSTRAP_SERVERS, bootstrap);
-        c.set(KafkaOptions.INPUT_TOPIC, t.input());
-        c.set(KafkaOptions.OUTPUT_TOPIC, t.output());
-        c.set(KafkaOptions.DEAD_LETTER_TOPIC, t.deadLetters());
-        c.set(KafkaOptions.DRIFT_TOPIC, t.drift());
-        c.set(KafkaOptions.GROUP_ID, "group-" + t.input());
-        c.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "tx-" + t.input());
-        c.set(KafkaOptions.INPUT_FORMAT, format);
-        c.set(KafkaOptions.OUTPUT_FORMAT, KafkaOptions.OutputFormat.AVRO);
-        c.set(KafkaOptions.STARTING_OFFSETS, KafkaOptions.StartingOffsets.EARLIEST);
-        c.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(500));
-        c.set(JobOptions.PARALLELISM, 1);
-        c.setString("restart-strategy.type", "fixed-delay");
-        c.setString("restart-strategy.fixed-delay.attempts", "20");
-        c.setString("restart-strategy.fixed-delay.delay", "500 ms");
-        return c;
+        return JobTestSupport.jobConf(bootstrap, t, format);
     }
 
     /** Topics with unique names on {@code broker}: input with {@code partitions} partitions, the rest with 1. */
     static TestKafka.Topics topics(EmbeddedKafka broker, int partitions) throws Exception {
-        String id = UUID.randomUUID().toString().substring(0, 8);
-        TestKafka.Topics t = new TestKafka.Topics("in-" + id, "out-" + id, "dlq-" + id, "drift-" + id);
-        broker.createTopics(partitions, t.input());
-        broker.createTopics(1, t.output(), t.deadLetters(), t.drift());
-        return t;
+        return TestKafka.Topics.create(broker, partitions);
     }
 
     /** The live metrics the in-JVM reporter ({@link InProcessMetrics}) holds, by identifier. */

@@ -35,8 +35,15 @@ final class JobTestSupport {
     }
 
     static Configuration jobConf(TestKafka.Topics t, InputFormat format) throws Exception {
+        Configuration c = jobConf(TestKafka.broker().bootstrapServers(), t, format);
+        c.set(InferenceOptions.MODEL_DIR, defaultModel().toString());
+        return c;
+    }
+
+    /** The job's settings for {@code t} on the broker at {@code bootstrap}; the model is left to the caller. */
+    static Configuration jobConf(String bootstrap, TestKafka.Topics t, InputFormat format) {
         Configuration c = new Configuration();
-        c.set(KafkaOptions.BOOTSTRAP_SERVERS, TestKafka.broker().bootstrapServers());
+        c.set(KafkaOptions.BOOTSTRAP_SERVERS, bootstrap);
         c.set(KafkaOptions.INPUT_TOPIC, t.input());
         c.set(KafkaOptions.OUTPUT_TOPIC, t.output());
         c.set(KafkaOptions.DEAD_LETTER_TOPIC, t.deadLetters());
@@ -46,7 +53,6 @@ final class JobTestSupport {
         c.set(KafkaOptions.INPUT_FORMAT, format);
         c.set(KafkaOptions.OUTPUT_FORMAT, KafkaOptions.OutputFormat.AVRO);
         c.set(KafkaOptions.STARTING_OFFSETS, KafkaOptions.StartingOffsets.EARLIEST);
-        c.set(InferenceOptions.MODEL_DIR, defaultModel().toString());
         c.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofMillis(500));
         c.set(JobOptions.PARALLELISM, 1);
         c.setString("restart-strategy.type", "fixed-delay");

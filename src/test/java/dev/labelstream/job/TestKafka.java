@@ -42,10 +42,15 @@ final class TestKafka {
     /** Topic names unique to one test: input, output, dead letters, drift. */
     record Topics(String input, String output, String deadLetters, String drift) {
         static Topics create(int inputPartitions) throws Exception {
+            return create(broker(), inputPartitions);
+        }
+
+        /** On {@code broker}: the input with {@code inputPartitions} partitions, the others with one. */
+        static Topics create(EmbeddedKafka broker, int inputPartitions) throws Exception {
             String id = UUID.randomUUID().toString().substring(0, 8);
             Topics t = new Topics("in-" + id, "out-" + id, "dlq-" + id, "drift-" + id);
-            broker().createTopics(inputPartitions, t.input());
-            broker().createTopics(1, t.output(), t.deadLetters(), t.drift());
+            broker.createTopics(inputPartitions, t.input());
+            broker.createTopics(1, t.output(), t.deadLetters(), t.drift());
             return t;
         }
     }
