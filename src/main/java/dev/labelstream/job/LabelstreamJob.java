@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.config.Options;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.batching.MicroBatcher;
 import dev.labelstream.batching.TokenEstimator;

@@ -1,5 +1,9 @@
 package dev.labelstream.job;
 
+import dev.labelstream.cli.Main;
+import dev.labelstream.cli.LoadgenCommand;
+import dev.labelstream.cli.RunCommand;
+import dev.labelstream.config.Options;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;

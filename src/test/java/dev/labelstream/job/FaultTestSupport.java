@@ -1,5 +1,7 @@
 package dev.labelstream.job;
 
+import dev.labelstream.demo.EmbeddedKafka;
+import dev.labelstream.demo.InProcessMetrics;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.inference.FaultBundles;

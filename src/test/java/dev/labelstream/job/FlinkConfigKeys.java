@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.config.Options;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.net.URISyntaxException;

@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.config.Options;
 import java.util.LinkedHashMap;
 import java.util.Map;
 

@@ -1,5 +1,7 @@
 package dev.labelstream.job;
 
+import dev.labelstream.cli.LoadgenCommand;
+import dev.labelstream.cli.Main;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
@@ -42,7 +44,7 @@ class JobJarIT {
             jar.stream().forEach(e -> entries.add(e.getName()));
             assertThat(jar.getManifest().getMainAttributes().getValue("Main-Class")).isEqualTo(Main.class.getName());
         }
-        assertThat(entries).contains("dev/labelstream/job/Main.class", "dev/labelstream/job/LoadgenCommand.class",
+        assertThat(entries).contains("dev/labelstream/cli/Main.class", "dev/labelstream/cli/LoadgenCommand.class",
                 "org/apache/flink/connector/kafka/source/KafkaSource.class",
                 "org/apache/kafka/clients/consumer/KafkaConsumer.class", "picocli/CommandLine.class",
                 "org/apache/avro/Schema.class", "all-minilm-l6-v2.onnx", "models/spam-minilm-l6/head.json",

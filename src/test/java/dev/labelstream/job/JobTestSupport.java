@@ -26,11 +26,11 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /** Starting the job against the test broker, and reading its outputs back. */
-final class JobTestSupport {
+public final class JobTestSupport {
     private JobTestSupport() {}
 
     /** The default (real) model, written once per test run under target/. */
-    static Path defaultModel() {
+    public static Path defaultModel() {
         return DefaultModel.directory(Path.of("target", "test-cache"));
     }
 

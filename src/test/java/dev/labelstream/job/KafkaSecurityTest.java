@@ -1,5 +1,9 @@
 package dev.labelstream.job;
 
+import dev.labelstream.cli.Main;
+import dev.labelstream.config.Options;
+import dev.labelstream.demo.EmbeddedKafka;
+import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.io.KafkaPreflight;

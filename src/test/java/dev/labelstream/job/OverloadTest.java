@@ -1,5 +1,7 @@
 package dev.labelstream.job;
 
+import dev.labelstream.demo.DemoData;
+import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.batching.BatchingOptions;

@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.demo.EmbeddedKafka;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,12 +20,12 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * One in-JVM Kafka broker for the whole test run (it starts in ~5 s; surefire runs all classes in one JVM),
  * plus small producer and consumer helpers. Tests use their own topics, so they never see each other's data.
  */
-final class TestKafka {
+public final class TestKafka {
     private static EmbeddedKafka broker;
 
     private TestKafka() {}
 
-    static synchronized EmbeddedKafka broker() throws Exception {
+    public static synchronized EmbeddedKafka broker() throws Exception {
         if (broker == null) {
             broker = EmbeddedKafka.start(Map.of());
             EmbeddedKafka b = broker;

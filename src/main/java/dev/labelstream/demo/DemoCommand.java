@@ -1,0 +1,416 @@
+package dev.labelstream.demo;
+
+import dev.labelstream.job.JobOptions;
+import dev.labelstream.job.LabelstreamJob;
+import dev.labelstream.config.ModelArgs;
+import dev.labelstream.avro.ClassifiedEvent;
+import dev.labelstream.avro.DeadLetter;
+import dev.labelstream.avro.DriftReport;
+import dev.labelstream.avro.DriftStatistic;
+import dev.labelstream.avro.DriftStatus;
+import dev.labelstream.drift.DriftOptions;
+import dev.labelstream.drift.DriftReports;
+import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.io.ClassifiedEvents;
+import dev.labelstream.io.DeadLetters;
+import dev.labelstream.io.KafkaOptions;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.RestOptions;
+import org.apache.flink.configuration.TaskManagerOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The whole pipeline on one machine: a Kafka broker and a Flink MiniCluster in this JVM, the real default
+ * model, real spam and ham messages plus malformed records, live progress and a summary.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Run labelstream end to end in this JVM: an embedded Kafka broker (KRaft), a Flink"
+                + " MiniCluster, the real default model, a stream of real SpamAssassin messages and malformed"
+                + " records that shifts part-way (a spam wave, then chat messages). Prints live progress, drift"
+                + " reports and a summary, then exits (or runs until Ctrl-C with --follow)."})
+public final class DemoCommand implements Callable<Integer> {
+    static final String INPUT = "texts";
+    static final String OUTPUT = "texts-classified";
+    static final String DEAD_LETTERS = "texts-dead-letters";
+    static final String DRIFT = "texts-drift";
+    private static final int MAX_BYTES = 64 * 1024;
+    /** The demo's drift windows: short, so a one-minute demo shows several. */
+    static final Duration WINDOW = Duration.ofSeconds(5);
+    /** How long to wait for the last drift reports after the last record came out. */
+    private static final Duration DRIFT_GRACE = Duration.ofSeconds(20);
+
+    @Mixin
+    ModelArgs modelArgs;
+
+    @Option(names = "--records", defaultValue = "0", paramLabel = "N",
+            description = "Records to send (default: the drift scenario once, 433 records: e-mail like the"
+                    + " reference, a spam wave, chat messages, 13 malformed records; more repeat it, later).")
+    int records;
+
+    @Option(names = "--rate", defaultValue = "200", paramLabel = "PER_SECOND",
+            description = "Messages produced per second (default: ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism (default: ${DEFAULT-VALUE}).")
+    int parallelism;
+
+    @Option(names = "--follow", description = "Keep producing and classifying until Ctrl-C.")
+    boolean follow;
+
+    @Option(names = "--timeout", defaultValue = "PT3M", description = "Give up after this long (default: 3 minutes).")
+    Duration timeout;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        long t0 = System.nanoTime();
+        out.println("labelstream demo: starting an embedded Kafka broker (KRaft) ...");
+        out.flush();
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(Map.of())) {
+            kafka.createTopics(2, INPUT);
+            kafka.createTopics(1, OUTPUT, DEAD_LETTERS, DRIFT);
+            out.printf("  broker %s, topics %s (2 partitions), %s, %s, %s%n", kafka.bootstrapServers(), INPUT, OUTPUT,
+                    DEAD_LETTERS, DRIFT);
+            Configuration conf = jobConfiguration(kafka.bootstrapServers());
+            InProcessMetrics.clear();
+            InProcessMetrics.configure(conf);
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            LabelstreamJob.build(env, conf);
+            out.printf("  starting the Flink job (MiniCluster, parallelism %d, model %s) ...%n", parallelism,
+                    conf.getOptional(InferenceOptions.MODEL_DIR).orElse("default"));
+            out.flush();
+            JobClient job = env.executeAsync("labelstream-demo");
+            // Ctrl-C (--follow): cancel the job so its transactions abort instead of lingering.
+            Thread onCtrlC = new Thread(() -> cancelQuietly(job));
+            Runtime.getRuntime().addShutdownHook(onCtrlC);
+            try {
+                return stream(out, kafka, job, t0);
+            } finally {
+                cancelQuietly(job);
+                Runtime.getRuntime().removeShutdownHook(onCtrlC);
+            }
+        }
+    }
+
+    private static void cancelQuietly(JobClient job) {
+        try {
+            job.cancel().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // already finished, or the cluster is shutting down
+        }
+    }
+
+    private Configuration jobConfiguration(String bootstrap) {
+        Configuration conf = modelArgs.toConfiguration();
+        conf.set(KafkaOptions.BOOTSTRAP_SERVERS, bootstrap);
+        conf.set(KafkaOptions.INPUT_TOPIC, INPUT);
+        conf.set(KafkaOptions.OUTPUT_TOPIC, OUTPUT);
+        conf.set(KafkaOptions.DEAD_LETTER_TOPIC, DEAD_LETTERS);
+        conf.set(KafkaOptions.DRIFT_TOPIC, DRIFT);
+        conf.set(KafkaOptions.INPUT_FORMAT, dev.labelstream.io.InputFormat.JSON);
+        conf.set(KafkaOptions.OUTPUT_FORMAT, KafkaOptions.OutputFormat.JSON);
+        conf.set(KafkaOptions.INPUT_MAX_BYTES, MAX_BYTES);
+        conf.set(KafkaOptions.STARTING_OFFSETS, KafkaOptions.StartingOffsets.EARLIEST);
+        conf.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "labelstream-demo");
+        conf.set(JobOptions.PARALLELISM, parallelism);
+        // Outputs become visible to read_committed consumers at each checkpoint: short, for a live demo.
+        conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(1));
+        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
+        // Drift: windows of 5 s of event time (the demo stamps its records), so each part of the scenario fills
+        // its own window whatever the speed of this machine; the demo injects ~3% malformed records on purpose,
+        // so the dead-letter thresholds are raised above that.
+        conf.set(DriftOptions.WINDOW_TIME, DriftOptions.WindowTime.EVENT);
+        conf.set(DriftOptions.WINDOW, WINDOW);
+        conf.set(DriftOptions.MAX_OUT_OF_ORDERNESS, Duration.ofSeconds(1));
+        conf.set(DriftOptions.IDLE_TIMEOUT, Duration.ofSeconds(60));
+        conf.set(DriftOptions.MIN_WINDOW_RECORDS, 50);
+        conf.set(DriftOptions.DEAD_LETTER_RATE_WARN, 0.05);
+        conf.set(DriftOptions.DEAD_LETTER_RATE_ALERT, 0.1);
+        conf.set(RestOptions.PORT, 0);
+        return conf;
+    }
+
+    private int stream(PrintWriter out, EmbeddedKafka kafka, JobClient job, long t0) throws Exception {
+        List<DemoData.Planned> scenario = DemoData.driftScenario(DemoData.messages(), DemoData.malformed(MAX_BYTES),
+                WINDOW.toMillis());
+        int count = records > 0 ? records : scenario.size();
+        // The stream starts at a window boundary (in the recent past), so the scenario's parts fill whole windows.
+        long start = System.currentTimeMillis() / WINDOW.toMillis() * WINDOW.toMillis();
+        long span = 5 * WINDOW.toMillis();
+        Map<String, String> truth = new HashMap<>();
+        Map<String, String> subjects = new HashMap<>();
+        List<Timed> plan = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int round = i / scenario.size();
+            DemoData.Planned p = scenario.get(i % scenario.size());
+            long time = start + round * span + p.offsetMillis();
+            DemoData.Produced r = DemoData.at(p.produced(), time, round == 0 ? "" : "#" + round);
+            plan.add(new Timed(r, time));
+            if (r.key() != null) {
+                String id = new String(r.key(), StandardCharsets.UTF_8);
+                if (r.expectedLabel() != null) {
+                    truth.put(id, r.expectedLabel());
+                }
+                subjects.put(id, p.subject());
+            }
+        }
+        int rounds = (count + scenario.size() - 1) / scenario.size();
+        // Every window but the last tail's closes (the tail moves the watermark past the window before it).
+        long expectedReports = follow ? Long.MAX_VALUE : (long) rounds * 5 - 1;
+        AtomicInteger produced = new AtomicInteger();
+        AtomicBoolean producing = new AtomicBoolean(true);
+        long total = follow ? Long.MAX_VALUE : plan.size();
+        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, producing),
+                "demo-producer");
+        producer.setDaemon(true);
+        producer.start();
+
+        Stats s = new Stats();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long lastPrint = 0;
+        long outputsDoneAt = 0;
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka.bootstrapServers())) {
+            consumer.subscribe(List.of(OUTPUT, DEAD_LETTERS, DRIFT));
+            while (follow || s.classified + s.deadLetters < total || s.drift.size() < expectedReports) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    DriftReport d = s.add(r, truth, subjects);
+                    if (d != null) {
+                        out.printf(Locale.ROOT, "[%5.1fs] drift: %s%n", (System.nanoTime() - t0) / 1e9,
+                                DriftReports.headline(d));
+                    }
+                }
+                long now = System.nanoTime();
+                if (now - lastPrint > 1_000_000_000L) {
+                    lastPrint = now;
+                    progress(out, s, produced.get(), (now - t0) / 1e9);
+                }
+                if (outputsDoneAt == 0 && s.classified + s.deadLetters >= total) {
+                    outputsDoneAt = now;
+                }
+                if (outputsDoneAt != 0 && now - outputsDoneAt > DRIFT_GRACE.toNanos()) {
+                    out.printf("demo: %d of %d drift reports arrived within %s of the last record%n", s.drift.size(),
+                            expectedReports, DRIFT_GRACE);
+                    break;
+                }
+                if (now > deadline && !follow) {
+                    out.printf("demo: gave up after %s with %d of %d records out; check the log above%n", timeout,
+                            s.classified + s.deadLetters, total);
+                    return 1;
+                }
+                if (job.getJobStatus().get().isGloballyTerminalState()) {
+                    out.println("demo: the job ended unexpectedly: " + job.getJobStatus().get());
+                    return 1;
+                }
+            }
+        } finally {
+            producing.set(false);
+        }
+        progress(out, s, produced.get(), (System.nanoTime() - t0) / 1e9);
+        summary(out, s, start, span);
+        return 0;
+    }
+
+    /** A record to produce and its Kafka timestamp (the event time of the drift windows). */
+    private record Timed(DemoData.Produced record, long timestamp) {}
+
+    private void produce(EmbeddedKafka kafka, List<Timed> plan, long span, AtomicInteger produced,
+            AtomicBoolean producing) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("linger.ms", "5");
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+            long start = System.nanoTime();
+            int round = 0;
+            do {
+                for (Timed t : plan) {
+                    if (!producing.get()) {
+                        return;
+                    }
+                    DemoData.Produced r = round == 0 ? t.record() : DemoData.at(t.record(), t.timestamp()
+                            + round * span, "@" + round);
+                    ProducerRecord<byte[], byte[]> rec = new ProducerRecord<>(INPUT, null,
+                            t.timestamp() + round * span, r.key(), r.value());
+                    rec.headers().add("producer", "labelstream-demo".getBytes(StandardCharsets.UTF_8));
+                    producer.send(rec);
+                    int n = produced.incrementAndGet();
+                    long due = start + (long) (n * 1e9 / rate);
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                    }
+                }
+                round++;
+            } while (follow && producing.get());
+            producer.flush();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("group.id", "labelstream-demo-reader");
+        p.put("auto.offset.reset", "earliest");
+        p.put("isolation.level", "read_committed");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** What the demo has read back from the output topics. */
+    private static final class Stats {
+        long classified;
+        long deadLetters;
+        long agree;
+        long labeled;
+        long firstOut;
+        long lastOut;
+        final Map<String, Long> actions = new TreeMap<>();
+        final Map<String, Long> reasons = new TreeMap<>();
+        final Map<String, ClassifiedEvent> examples = new TreeMap<>();
+        final Map<String, String> exampleSubjects = new HashMap<>();
+        final List<DriftReport> drift = new ArrayList<>();
+
+        /** Counts {@code r}; returns it if it is a drift report. */
+        DriftReport add(ConsumerRecord<byte[], byte[]> r, Map<String, String> truth, Map<String, String> subjects) {
+            if (r.topic().equals(DRIFT)) {
+                DriftReport d = DriftReports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                drift.add(d);
+                return d;
+            }
+            long now = System.nanoTime();
+            if (firstOut == 0) {
+                firstOut = now;
+            }
+            lastOut = now;
+            if (r.topic().equals(DEAD_LETTERS)) {
+                deadLetters++;
+                DeadLetter d = DeadLetters.decode(r.value());
+                reasons.merge(d.getErrorKind(), 1L, Long::sum);
+                return null;
+            }
+            classified++;
+            ClassifiedEvent e = ClassifiedEvents.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+            actions.merge(e.getAction().name(), 1L, Long::sum);
+            String expected = truth.get(e.getInputId());
+            if (expected != null) {
+                labeled++;
+                if (expected.equals(e.getTopLabel())) {
+                    agree++;
+                }
+            }
+            String key = e.getAction().name() + "/" + e.getTopLabel();
+            if (!examples.containsKey(key)) {
+                examples.put(key, e);
+                exampleSubjects.put(key, subjects.getOrDefault(e.getInputId(), ""));
+            }
+            return null;
+        }
+    }
+
+    private static void progress(PrintWriter out, Stats s, int produced, double seconds) {
+        Histogram batch = InProcessMetrics.histogram(".labelstream.batchSize");
+        Histogram latency = InProcessMetrics.histogram(".labelstream.inferenceLatencyMs");
+        double throughput = s.lastOut > s.firstOut ? s.classified / ((s.lastOut - s.firstOut) / 1e9) : 0;
+        out.printf(Locale.ROOT, "[%5.1fs] produced %4d | classified %4d  dead letters %3d | batches %4d, mean size"
+                        + " %5.1f, p50 inference %4.0f ms | in flight %.0f | %5.1f records/s%n",
+                seconds, produced, s.classified, s.deadLetters,
+                batch == null ? 0 : batch.getCount(), batch == null || batch.getCount() == 0 ? 0 : batch.getStatistics().getMean(),
+                latency == null || latency.getCount() == 0 ? 0 : latency.getStatistics().getQuantile(0.5),
+                InProcessMetrics.gauge(".labelstream.inFlightBatches"), throughput);
+        out.flush();
+    }
+
+    private static void summary(PrintWriter out, Stats s, long start, long span) {
+        double seconds = (s.lastOut - s.firstOut) / 1e9;
+        out.println();
+        out.println("Summary");
+        out.printf(Locale.ROOT, "  classified %d records in %.1f s (%.1f records/s from first to last output)%n",
+                s.classified, seconds, seconds > 0 ? s.classified / seconds : 0);
+        out.printf(Locale.ROOT, "  agreement with the corpus labels (ham/spam): %.1f%% of %d%n",
+                100.0 * s.agree / Math.max(1, s.labeled), s.labeled);
+        out.println("  actions: " + s.actions);
+        out.println("  dead letters: " + s.deadLetters + " " + s.reasons);
+        Histogram batch = InProcessMetrics.histogram(".labelstream.batchSize");
+        if (batch != null) {
+            out.printf(Locale.ROOT, "  batches: %d, size mean %.1f, p50 %.0f, max %d; padding efficiency (last) %.2f%n",
+                    batch.getCount(), batch.getStatistics().getMean(), batch.getStatistics().getQuantile(0.5),
+                    batch.getStatistics().getMax(), InProcessMetrics.gauge(".labelstream.paddingEfficiency"));
+        }
+        out.println("  examples:");
+        for (Map.Entry<String, ClassifiedEvent> e : s.examples.entrySet()) {
+            ClassifiedEvent c = e.getValue();
+            out.printf(Locale.ROOT, "    %-6s %-4s %.3f  %s  \"%s\"%n", c.getAction(), c.getTopLabel(), c.getTopScore(),
+                    c.getActionReason(), abbreviate(s.exampleSubjects.get(e.getKey()), 60));
+        }
+        s.examples.values().stream().filter(c -> c.getAction().name().equals("BLOCK")).findFirst().ifPresent(c ->
+                out.println("  one decision as written to " + OUTPUT + ":\n    "
+                        + new String(ClassifiedEvents.encode(c, KafkaOptions.OutputFormat.JSON), StandardCharsets.UTF_8)));
+        drift(out, s.drift, start, span);
+        out.flush();
+    }
+
+    /** The drift reports, window by window, each with the part of the stream it holds. */
+    private static void drift(PrintWriter out, List<DriftReport> reports, long start, long span) {
+        if (reports.isEmpty()) {
+            out.println("  drift: no report arrived");
+            return;
+        }
+        List<DriftReport> sorted = new ArrayList<>(reports);
+        sorted.sort(java.util.Comparator.comparing(DriftReport::getWindowStart));
+        out.printf("  drift: one report per %d s window of event time (the records' Kafka timestamps), against %s;"
+                + " written to %s%n", WINDOW.toSeconds(), sorted.get(0).getReference(), DRIFT);
+        String[] parts = {DemoData.BASELINE, DemoData.BASELINE, DemoData.SPAM_WAVE, DemoData.CHAT, DemoData.TAIL};
+        for (DriftReport r : sorted) {
+            long offset = Math.floorMod(r.getWindowStart().toEpochMilli() - start, span);
+            out.println("    [" + parts[(int) Math.min(parts.length - 1, offset / WINDOW.toMillis())] + "]");
+            out.print(DriftReports.render(r, "    "));
+        }
+        DriftReport last = sorted.get(sorted.size() - 1);
+        String gauges = ".labelstream.drift.model." + last.getModelName() + "@" + last.getModelVersion() + ".";
+        out.printf(Locale.ROOT, "  drift gauges (labelstream.drift, model=%s@%s; the latest window): status %.0f,"
+                        + " token_length_psi %.3f, embedding_cosine_distance %.3f, embedding_mmd %.4f%n",
+                last.getModelName(), last.getModelVersion(), InProcessMetrics.gauge(gauges + "status"),
+                InProcessMetrics.gauge(gauges + "token_length_psi"),
+                InProcessMetrics.gauge(gauges + "embedding_cosine_distance"),
+                InProcessMetrics.gauge(gauges + "embedding_mmd"));
+        sorted.stream().filter(r -> r.getStatus() == DriftStatus.ALERT).findFirst().ifPresent(r -> {
+            DriftStatistic first = DriftReports.statistic(r, r.getTripped().get(0));
+            out.printf(Locale.ROOT, "  first alert: window from %s: %s = %.3f, alert threshold %s (%s)%n",
+                    r.getWindowStart(), first.getName(), first.getValue(), first.getAlertThreshold(),
+                    DriftReports.describe(first.getName()));
+        });
+    }
+
+    private static String abbreviate(String s, int n) {
+        return s == null ? "" : s.length() <= n ? s : s.substring(0, n - 3) + "...";
+    }
+}
