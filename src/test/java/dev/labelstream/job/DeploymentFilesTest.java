@@ -280,6 +280,25 @@ class DeploymentFilesTest {
                 "max by (provider) (" + p + Metrics.PROVIDER + "_" + Metrics.EXECUTION_PROVIDER);
     }
 
+    @Test
+    void theDocumentedDriftLabelIsTheOneTheReporterExports() throws Exception {
+        JsonNode settings = DeployFiles.json(DeployFiles.ROOT.resolve(
+                "src/main/resources/models/spam-minilm-l6/labelstream.json"));
+        String exported = "model=\"" + Metrics.prometheusLabelValue(settings.get("name").asText() + "@"
+                + settings.get("version").asText()) + "\"";
+        assertThat(exported).isEqualTo("model=\"spam_minilm_l6_1_1_0\"");
+        for (Path doc : List.of(DeployFiles.ROOT.resolve("deploy/README.md"), DeployFiles.ROOT.resolve("docs/drift.md"))) {
+            String text = java.nio.file.Files.readString(doc);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("model=\"[^\"]*\"").matcher(text);
+            List<String> labels = new ArrayList<>();
+            while (m.find()) {
+                labels.add(m.group());
+            }
+            // every label example, alert rules included, uses the exported value
+            assertThat(labels).as(doc.toString()).isNotEmpty().allMatch(exported::equals);
+        }
+    }
+
     // ----------------------------------------------------------------------------------------- Kubernetes
 
     @Test

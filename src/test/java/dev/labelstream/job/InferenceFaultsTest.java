@@ -19,7 +19,6 @@ import java.util.TreeSet;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.logging.log4j.Level;
@@ -34,11 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class InferenceFaultsTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .setConfiguration(FaultTestSupport.clusterConf())
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(1, FaultTestSupport.clusterConf());
 
     /** Words with token ids below the faulty embedding's size, and a marker no log line would contain. */
     static final String[] WORDS = {"hello", "world", "lunch", "meeting", "today", "free", "offer", "please",
