@@ -1,5 +1,6 @@
 package dev.labelstream.batching;
 
+import dev.labelstream.metrics.Metrics;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.IntSupplier;
@@ -7,18 +8,12 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
-import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 
-/** The per-batch metrics of {@link MicroBatcher}, registered in its operator metric group. */
+/**
+ * The per-batch metrics of {@link MicroBatcher}, registered in its operator's labelstream group. Names and the
+ * histogram window are {@link Metrics}'; updated from the task thread only, read by the reporter thread.
+ */
 final class BatcherMetrics {
-    static final String BATCHES_FLUSHED = "batchesFlushed";
-    static final String BATCH_SIZE = "batchSize";
-    static final String BATCH_ESTIMATED_TOKENS = "batchEstimatedTokens";
-    static final String BATCH_QUEUE_TIME_MS = "batchQueueTimeMs";
-    static final String BUFFERED_RECORDS = "bufferedRecords";
-    /** Batches each histogram keeps: enough for stable percentiles, small enough to update per batch. */
-    static final int HISTOGRAM_WINDOW = 1000;
-
     /** All flushed batches. */
     private final Counter batchesFlushed;
     /** Flushed batches by reason; their sum is {@link #batchesFlushed}. */
@@ -31,16 +26,15 @@ final class BatcherMetrics {
     private final Histogram batchQueueTimeMs;
 
     BatcherMetrics(MetricGroup group, IntSupplier bufferedRecords) {
-        batchesFlushed = group.counter(BATCHES_FLUSHED);
+        batchesFlushed = Metrics.counter(group, Metrics.BATCHES_FLUSHED);
         for (FlushReason reason : FlushReason.values()) {
-            flushesByReason.put(reason, group.counter(reason.metricName));
+            flushesByReason.put(reason, Metrics.counter(group, reason.metricName));
         }
-        batchSize = group.histogram(BATCH_SIZE, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
-        batchEstimatedTokens =
-                group.histogram(BATCH_ESTIMATED_TOKENS, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
-        batchQueueTimeMs = group.histogram(BATCH_QUEUE_TIME_MS, new DescriptiveStatisticsHistogram(HISTOGRAM_WINDOW));
+        batchSize = Metrics.histogram(group, Metrics.BATCH_SIZE);
+        batchEstimatedTokens = Metrics.histogram(group, Metrics.BATCH_ESTIMATED_TOKENS);
+        batchQueueTimeMs = Metrics.histogram(group, Metrics.BATCH_QUEUE_TIME_MS);
         // Read by the reporter thread without synchronization: the value may lag by a moment.
-        group.gauge(BUFFERED_RECORDS, (Gauge<Integer>) bufferedRecords::getAsInt);
+        group.gauge(Metrics.BUFFERED_RECORDS, (Gauge<Integer>) bufferedRecords::getAsInt);
     }
 
     void onFlush(FlushReason reason, int records, long estimatedTokens, long queueTimeMs) {

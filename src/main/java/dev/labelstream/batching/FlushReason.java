@@ -1,19 +1,21 @@
 package dev.labelstream.batching;
 
-/** Why {@link MicroBatcher} flushed a batch; each reason has its own counter, named here once. */
+import dev.labelstream.metrics.Metrics;
+
+/** Why {@link MicroBatcher} flushed a batch; each reason has its own counter (named in {@link Metrics}). */
 enum FlushReason {
     /** The batch reached {@code maxRecords}. */
-    SIZE("flushesOnSize"),
+    SIZE(Metrics.FLUSHES_ON_SIZE),
     /** The batch reached {@code maxTokens}, or the next record would have pushed it past. */
-    TOKENS("flushesOnTokens"),
+    TOKENS(Metrics.FLUSHES_ON_TOKENS),
     /** The first record of the batch has waited {@code linger}. */
-    LINGER("flushesOnLinger"),
+    LINGER(Metrics.FLUSHES_ON_LINGER),
     /** A checkpoint barrier is about to pass the operator. */
-    BARRIER("flushesOnBarrier"),
+    BARRIER(Metrics.FLUSHES_ON_BARRIER),
     /** A watermark is about to pass the operator. */
-    WATERMARK("flushesOnWatermark"),
+    WATERMARK(Metrics.FLUSHES_ON_WATERMARK),
     /** The input ended (or the job stops with drain). */
-    END_OF_INPUT("flushesOnEndOfInput");
+    END_OF_INPUT(Metrics.FLUSHES_ON_END_OF_INPUT);
 
     /** Name of the counter of flushes for this reason, in the operator's metric group. */
     final String metricName;

@@ -8,12 +8,15 @@ import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
 import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.avro.DriftStatus;
+import dev.labelstream.avro.Report;
 import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.drift.DriftReports;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.ClassifiedEvents;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.io.Reports;
+import dev.labelstream.metrics.Metrics;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -27,6 +30,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.TaskManagerOptions;
@@ -187,8 +191,11 @@ public final class DemoCommand implements Callable<Integer> {
         long expectedReports = follow ? Long.MAX_VALUE : (long) rounds * 5 - 1;
         AtomicInteger produced = new AtomicInteger();
         AtomicBoolean producing = new AtomicBoolean(true);
+        // records/s counts from the first record produced: the job's whole latency is in it, and before the first
+        // output the rate is 0, not the spread of a few receive times (which read 2272 records/s after 48).
+        AtomicLong firstProduced = new AtomicLong();
         long total = follow ? Long.MAX_VALUE : plan.size();
-        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, producing),
+        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, firstProduced, producing),
                 "demo-producer");
         producer.setDaemon(true);
         producer.start();
@@ -210,7 +217,7 @@ public final class DemoCommand implements Callable<Integer> {
                 long now = System.nanoTime();
                 if (now - lastPrint > 1_000_000_000L) {
                     lastPrint = now;
-                    progress(out, s, produced.get(), (now - t0) / 1e9);
+                    progress(out, s, produced.get(), (now - t0) / 1e9, throughput(s.classified, firstProduced.get(), now));
                 }
                 if (outputsDoneAt == 0 && s.classified + s.deadLetters >= total) {
                     outputsDoneAt = now;
@@ -233,8 +240,9 @@ public final class DemoCommand implements Callable<Integer> {
         } finally {
             producing.set(false);
         }
-        progress(out, s, produced.get(), (System.nanoTime() - t0) / 1e9);
-        summary(out, s, start, span);
+        long end = System.nanoTime();
+        progress(out, s, produced.get(), (end - t0) / 1e9, throughput(s.classified, firstProduced.get(), end));
+        summary(out, s, firstProduced.get(), start, span);
         return 0;
     }
 
@@ -242,7 +250,7 @@ public final class DemoCommand implements Callable<Integer> {
     private record Timed(DemoData.Produced record, long timestamp) {}
 
     private void produce(EmbeddedKafka kafka, List<Timed> plan, long span, AtomicInteger produced,
-            AtomicBoolean producing) {
+            AtomicLong firstProduced, AtomicBoolean producing) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("linger.ms", "5");
@@ -261,6 +269,7 @@ public final class DemoCommand implements Callable<Integer> {
                             t.timestamp() + round * span, r.key(), r.value());
                     rec.headers().add("producer", "labelstream-demo".getBytes(StandardCharsets.UTF_8));
                     producer.send(rec);
+                    firstProduced.compareAndSet(0, System.nanoTime());
                     int n = produced.incrementAndGet();
                     long due = start + (long) (n * 1e9 / rate);
                     long wait = due - System.nanoTime();
@@ -291,7 +300,6 @@ public final class DemoCommand implements Callable<Integer> {
         long deadLetters;
         long agree;
         long labeled;
-        long firstOut;
         long lastOut;
         final Map<String, Long> actions = new TreeMap<>();
         final Map<String, Long> reasons = new TreeMap<>();
@@ -302,15 +310,15 @@ public final class DemoCommand implements Callable<Integer> {
         /** Counts {@code r}; returns it if it is a drift report. */
         DriftReport add(ConsumerRecord<byte[], byte[]> r, Map<String, String> truth, Map<String, String> subjects) {
             if (r.topic().equals(DRIFT)) {
-                DriftReport d = DriftReports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
-                drift.add(d);
+                // The report topic's envelope: other kinds (policy events, shadow agreement) are not the demo's.
+                Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                DriftReport d = DriftReports.of(envelope, KafkaOptions.OutputFormat.JSON);
+                if (d != null) {
+                    drift.add(d);
+                }
                 return d;
             }
-            long now = System.nanoTime();
-            if (firstOut == 0) {
-                firstOut = now;
-            }
-            lastOut = now;
+            lastOut = System.nanoTime();
             if (r.topic().equals(DEAD_LETTERS)) {
                 deadLetters++;
                 DeadLetter d = DeadLetters.decode(r.value());
@@ -336,34 +344,42 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    private static void progress(PrintWriter out, Stats s, int produced, double seconds) {
-        Histogram batch = InProcessMetrics.histogram(".labelstream.batchSize");
-        Histogram latency = InProcessMetrics.histogram(".labelstream.inferenceLatencyMs");
-        double throughput = s.lastOut > s.firstOut ? s.classified / ((s.lastOut - s.firstOut) / 1e9) : 0;
+    /**
+     * Records classified per second since the first record was produced ({@code firstProducedNanos}, 0 while none
+     * has been): 0 before the first record.
+     */
+    static double throughput(long classified, long firstProducedNanos, long nowNanos) {
+        return firstProducedNanos == 0 || nowNanos <= firstProducedNanos ? 0
+                : classified / ((nowNanos - firstProducedNanos) / 1e9);
+    }
+
+    private static void progress(PrintWriter out, Stats s, int produced, double seconds, double throughput) {
+        Histogram batch = InProcessMetrics.histogram(InProcessMetrics.suffix(Metrics.BATCH_SIZE));
+        Histogram latency = InProcessMetrics.histogram(InProcessMetrics.suffix(Metrics.INFERENCE_LATENCY_MS));
         out.printf(Locale.ROOT, "[%5.1fs] produced %4d | classified %4d  dead letters %3d | batches %4d, mean size"
                         + " %5.1f, p50 inference %4.0f ms | in flight %.0f | %5.1f records/s%n",
                 seconds, produced, s.classified, s.deadLetters,
                 batch == null ? 0 : batch.getCount(), batch == null || batch.getCount() == 0 ? 0 : batch.getStatistics().getMean(),
                 latency == null || latency.getCount() == 0 ? 0 : latency.getStatistics().getQuantile(0.5),
-                InProcessMetrics.gauge(".labelstream.inFlightBatches"), throughput);
+                InProcessMetrics.gauge(InProcessMetrics.suffix(Metrics.IN_FLIGHT_BATCHES)), throughput);
         out.flush();
     }
 
-    private static void summary(PrintWriter out, Stats s, long start, long span) {
-        double seconds = (s.lastOut - s.firstOut) / 1e9;
+    private static void summary(PrintWriter out, Stats s, long firstProduced, long start, long span) {
+        double seconds = firstProduced == 0 || s.lastOut < firstProduced ? 0 : (s.lastOut - firstProduced) / 1e9;
         out.println();
         out.println("Summary");
-        out.printf(Locale.ROOT, "  classified %d records in %.1f s (%.1f records/s from first to last output)%n",
-                s.classified, seconds, seconds > 0 ? s.classified / seconds : 0);
+        out.printf(Locale.ROOT, "  classified %d records in %.1f s (%.1f records/s from the first record produced to"
+                + " the last output)%n", s.classified, seconds, throughput(s.classified, firstProduced, s.lastOut));
         out.printf(Locale.ROOT, "  agreement with the corpus labels (ham/spam): %.1f%% of %d%n",
                 100.0 * s.agree / Math.max(1, s.labeled), s.labeled);
         out.println("  actions: " + s.actions);
         out.println("  dead letters: " + s.deadLetters + " " + s.reasons);
-        Histogram batch = InProcessMetrics.histogram(".labelstream.batchSize");
+        Histogram batch = InProcessMetrics.histogram(InProcessMetrics.suffix(Metrics.BATCH_SIZE));
         if (batch != null) {
             out.printf(Locale.ROOT, "  batches: %d, size mean %.1f, p50 %.0f, max %d; padding efficiency (last) %.2f%n",
                     batch.getCount(), batch.getStatistics().getMean(), batch.getStatistics().getQuantile(0.5),
-                    batch.getStatistics().getMax(), InProcessMetrics.gauge(".labelstream.paddingEfficiency"));
+                    batch.getStatistics().getMax(), InProcessMetrics.gauge(InProcessMetrics.suffix(Metrics.PADDING_EFFICIENCY)));
         }
         out.println("  examples:");
         for (Map.Entry<String, ClassifiedEvent> e : s.examples.entrySet()) {
@@ -395,19 +411,30 @@ public final class DemoCommand implements Callable<Integer> {
             out.print(DriftReports.render(r, "    "));
         }
         DriftReport last = sorted.get(sorted.size() - 1);
-        String gauges = ".labelstream.drift.model." + last.getModelName() + "@" + last.getModelVersion() + ".";
-        out.printf(Locale.ROOT, "  drift gauges (labelstream.drift, model=%s@%s; the latest window): status %.0f,"
-                        + " token_length_psi %.3f, embedding_cosine_distance %.3f, embedding_mmd %.4f%n",
-                last.getModelName(), last.getModelVersion(), InProcessMetrics.gauge(gauges + "status"),
-                InProcessMetrics.gauge(gauges + "token_length_psi"),
-                InProcessMetrics.gauge(gauges + "embedding_cosine_distance"),
-                InProcessMetrics.gauge(gauges + "embedding_mmd"));
+        out.println("  " + driftGauges(DriftReports.modelKey(last)));
         sorted.stream().filter(r -> r.getStatus() == DriftStatus.ALERT).findFirst().ifPresent(r -> {
             DriftStatistic first = DriftReports.statistic(r, r.getTripped().get(0));
             out.printf(Locale.ROOT, "  first alert: window from %s: %s = %.3f, alert threshold %s (%s)%n",
                     r.getWindowStart(), first.getName(), first.getValue(), first.getAlertThreshold(),
                     DriftReports.describe(first.getName()));
         });
+    }
+
+    /**
+     * The drift monitor's gauges of model version {@code modelKey} (name@version), found through the group's
+     * {@value Metrics#MODEL} variable (the metric identifier holds the value filtered: {@code @1_1_0}); NaN for a
+     * gauge that is not there.
+     */
+    static String driftGauges(String modelKey) {
+        Map<String, String> model = Map.of(Metrics.MODEL, modelKey);
+        double windowEnd = InProcessMetrics.gauge(Metrics.DRIFT_WINDOW_END, model);
+        return String.format(Locale.ROOT, "drift gauges (labelstream.drift, model=%s; the window ending %s): status %s,"
+                        + " token_length_psi %.3f, embedding_cosine_distance %.3f, embedding_mmd %.4f", modelKey,
+                Double.isNaN(windowEnd) ? "NaN" : java.time.Instant.ofEpochMilli((long) windowEnd),
+                Metrics.driftStatusText(InProcessMetrics.gauge(Metrics.DRIFT_STATUS, model)),
+                InProcessMetrics.gauge("token_length_psi", model),
+                InProcessMetrics.gauge("embedding_cosine_distance", model),
+                InProcessMetrics.gauge("embedding_mmd", model));
     }
 
     private static String abbreviate(String s, int n) {

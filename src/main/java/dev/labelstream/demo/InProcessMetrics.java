@@ -1,5 +1,6 @@
 package dev.labelstream.demo;
 
+import dev.labelstream.metrics.Metrics;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,17 +21,33 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
 public final class InProcessMetrics implements MetricReporter {
     /** Live metrics by their identifier (e.g. {@code localhost.taskmanager....labelstream.batchSize}). */
     private static final Map<String, Metric> METRICS = new ConcurrentHashMap<>();
+    /**
+     * The same metrics' names and group variables, by identifier. Labelled metrics are found through these: the
+     * identifier holds each label value filtered ({@code model.spam-minilm-l6@1_1_0.status}: Flink replaces the
+     * delimiter inside a value), the variables hold it as it was given ({@code <model>} = {@code
+     * spam-minilm-l6@1.1.0}).
+     */
+    private static final Map<String, Registered> REGISTERED = new ConcurrentHashMap<>();
+
+    /** A metric's own name (without scope) and its group's variables ({@code <key>} -> value). */
+    private record Registered(String name, Map<String, String> variables) {}
 
     public static void configure(org.apache.flink.configuration.Configuration conf) {
         conf.setString("metrics.reporter.inprocess.factory.class", Factory.class.getName());
     }
 
+    /** The identifier suffix of labelstream metric {@code name} (a {@link Metrics} constant) in any operator. */
+    public static String suffix(String name) {
+        return "." + Metrics.GROUP + "." + name;
+    }
+
     public static void clear() {
         METRICS.clear();
+        REGISTERED.clear();
     }
 
     /** Sum of all counters whose identifier ends with {@code suffix} (one per subtask). */
- public static long counter(String suffix) {
+    public static long counter(String suffix) {
         long sum = 0;
         for (Map.Entry<String, Metric> e : METRICS.entrySet()) {
             if (e.getKey().endsWith(suffix) && e.getValue() instanceof Counter c) {
@@ -40,15 +57,44 @@ public final class InProcessMetrics implements MetricReporter {
         return sum;
     }
 
-    /** Sum of numeric gauges whose identifier ends with {@code suffix}. */
+    /**
+     * Sum of numeric gauges whose identifier ends with {@code suffix}; NaN when none matches (a 0 would read as a
+     * real value, e.g. drift status OK).
+     */
     static double gauge(String suffix) {
-        double sum = 0;
+        double sum = Double.NaN;
         for (Map.Entry<String, Metric> e : METRICS.entrySet()) {
             if (e.getKey().endsWith(suffix) && e.getValue() instanceof Gauge<?> g && g.getValue() instanceof Number n) {
-                sum += n.doubleValue();
+                sum = (Double.isNaN(sum) ? 0 : sum) + n.doubleValue();
             }
         }
         return sum;
+    }
+
+    /**
+     * Sum of the numeric gauges named {@code name} whose groups carry every label of {@code labels} (label key ->
+     * value, as given to {@code addGroup(key, value)}); NaN when none matches.
+     */
+    static double gauge(String name, Map<String, String> labels) {
+        double sum = Double.NaN;
+        for (Map.Entry<String, Registered> e : REGISTERED.entrySet()) {
+            Registered r = e.getValue();
+            if (r.name().equals(name) && hasLabels(r.variables(), labels)
+                    && METRICS.get(e.getKey()) instanceof Gauge<?> g && g.getValue() instanceof Number n) {
+                sum = (Double.isNaN(sum) ? 0 : sum) + n.doubleValue();
+            }
+        }
+        return sum;
+    }
+
+    private static boolean hasLabels(Map<String, String> variables, Map<String, String> labels) {
+        for (Map.Entry<String, String> l : labels.entrySet()) {
+            // Flink keeps a group variable's key as <key>
+            if (!l.getValue().equals(variables.get("<" + l.getKey() + ">"))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The first histogram whose identifier ends with {@code suffix}, or null. */
@@ -84,7 +130,9 @@ public final class InProcessMetrics implements MetricReporter {
 
     @Override
     public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
-        METRICS.put(group.getMetricIdentifier(name), metric);
+        String id = group.getMetricIdentifier(name);
+        METRICS.put(id, metric);
+        REGISTERED.put(id, new Registered(name, new java.util.HashMap<>(group.getAllVariables())));
     }
 
     @Override

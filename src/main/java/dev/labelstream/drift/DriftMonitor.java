@@ -1,19 +1,18 @@
 package dev.labelstream.drift;
 
 import dev.labelstream.avro.DriftReport;
-import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
 import dev.labelstream.metrics.Metrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongSupplier;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -24,6 +23,7 @@ import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.windowing.ProcessWindowFunction;
+import org.apache.flink.streaming.api.operators.StreamingRuntimeContext;
 import org.apache.flink.streaming.api.windowing.assigners.TumblingProcessingTimeWindows;
 import org.apache.flink.streaming.api.windowing.assigners.WindowAssigner;
 import org.apache.flink.streaming.api.windowing.windows.TimeWindow;
@@ -42,9 +42,10 @@ import org.slf4j.LoggerFactory;
  * profile is one accumulator in keyed state ({@code globalState}, per model version), so it is in every checkpoint
  * and survives failover and rescaling; windows of the warm-up are reported but not evaluated.
  *
- * <p>Metrics ({@code labelstream} group, {@code drift} subgroup, {@code model} = name@version): a gauge per
- * statistic (its value), {@code <statistic>_status} (0 OK, 1 WARN, 2 ALERT), {@code status} (the report's), {@code
- * events}, {@code evaluated} (0/1).
+ * <p>Metrics ({@code labelstream} group, {@code drift} subgroup, {@code model} = name@version; names and status
+ * codes in {@link Metrics}): a gauge per statistic (its value), {@code <statistic>_status} and {@code status} (0 OK,
+ * 1 WARN, 2 ALERT, -1 no data, -2 warming up, -3 too few records), {@code events}, {@code evaluated} (0/1), {@code
+ * window_end}; see {@link DriftGauges}.
  */
 public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, OutboundRecord, String, TimeWindow> {
     private static final long serialVersionUID = 1L;
@@ -62,7 +63,9 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
     private transient Map<String, ReferenceProfile> warmupProfiles;
     private transient Set<String> mismatchLogged;
     private transient MetricGroup metrics;
-    private transient Map<String, Gauges> gauges;
+    private transient Map<String, DriftGauges> gauges;
+    /** The task's processing-time clock (the test harness's in tests): when the gauges go stale. */
+    private transient LongSupplier clock;
 
     public DriftMonitor(Configuration conf, DriftSettings settings) {
         this.conf = conf;
@@ -98,7 +101,9 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
         warmupProfiles = new HashMap<>();
         mismatchLogged = new HashSet<>();
         gauges = new HashMap<>();
-        metrics = Metrics.group(getRuntimeContext().getMetricGroup()).addGroup("drift");
+        metrics = Metrics.group(getRuntimeContext().getMetricGroup()).addGroup(Metrics.DRIFT);
+        clock = getRuntimeContext() instanceof StreamingRuntimeContext s
+                ? s.getProcessingTimeService()::getCurrentProcessingTime : System::currentTimeMillis;
         ModelBundle bundle = ModelBundle.load(conf);
         labels = bundle.labels();
         Path file = settings.referenceProfile != null
@@ -129,7 +134,8 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
                 settings.windowTime, window, reference,
                 reference.profile() != null && !reference.profile().labels().isEmpty()
                         ? reference.profile().labels() : labels, settings);
-        gauges.computeIfAbsent(key, k -> new Gauges(metrics.addGroup("model", k))).update(report);
+        gauges.computeIfAbsent(key, k -> new DriftGauges(metrics.addGroup(Metrics.MODEL, k), settings.window.toMillis(),
+                clock)).update(report, reference.profile() == null);
         if (report.getStatus() != dev.labelstream.avro.DriftStatus.OK) {
             LOG.warn("Drift report:\n{}", DriftReports.render(report, "  "));
         } else {
@@ -182,39 +188,5 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
 
     private static String warmupSource(DriftAccumulator warmup) {
         return "warm-up: the first " + warmup.classified() + " records of the stream";
-    }
-
-    /** The gauges of one model version; they show the latest report's numbers. */
-    private static final class Gauges {
-        private final MetricGroup group;
-        private final Map<Statistic, double[]> values = new EnumMap<>(Statistic.class);
-        private volatile int status;
-        private volatile long events;
-        private volatile int evaluated;
-
-        Gauges(MetricGroup group) {
-            this.group = group;
-            for (Statistic s : Statistic.values()) {
-                double[] v = {Double.NaN, 0};
-                values.put(s, v);
-                group.gauge(s.id, () -> v[0]);
-                group.gauge(s.id + "_status", () -> (int) v[1]);
-            }
-            group.gauge("status", () -> status);
-            group.gauge("events", () -> events);
-            group.gauge("evaluated", () -> evaluated);
-        }
-
-        void update(DriftReport r) {
-            for (Statistic s : Statistic.values()) {
-                DriftStatistic d = DriftReports.statistic(r, s.id);
-                double[] v = values.get(s);
-                v[0] = d == null ? Double.NaN : d.getValue();
-                v[1] = d == null ? 0 : d.getStatus().ordinal();
-            }
-            status = r.getStatus().ordinal();
-            events = r.getEvents();
-            evaluated = r.getEvaluated() ? 1 : 0;
-        }
     }
 }

@@ -4,76 +4,75 @@ import dev.labelstream.avro.DriftReport;
 import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.avro.DriftStatus;
 import dev.labelstream.avro.LabelShare;
-import dev.labelstream.io.AvroClasses;
+import dev.labelstream.avro.Report;
 import dev.labelstream.io.KafkaHeader;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.labelstream.io.Reports;
 import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Locale;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.io.JsonEncoder;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 
 /**
- * Drift reports on the wire (Avro binary or Avro JSON, as kafka.output-format says; key: model name@version;
- * header {@value #STATUS_HEADER}: the report's status) and as text for people.
+ * Drift reports on the wire and as text for people. On the report topic a drift report is the body of a {@link
+ * Reports} envelope of kind {@value Reports#DRIFT_REPORT}, version {@value #VERSION}, in output.format (Avro binary,
+ * or plain JSON like the classified events); key: model name@version; headers {@value #STATUS_HEADER} (the
+ * report's status) and {@value Reports#KIND_HEADER}.
  */
 public final class DriftReports {
     public static final String STATUS_HEADER = "labelstream.drift-status";
+    /** Version of the drift_report body (schemas/DriftReport.avsc): incremented with every change of that schema. */
+    public static final int VERSION = 1;
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss", Locale.ROOT)
             .withZone(ZoneOffset.UTC);
 
-    static {
-        AvroClasses.trust();
-    }
-
     private DriftReports() {}
 
+    /** The report-topic record of {@code r}: a {@value Reports#DRIFT_REPORT} envelope, key model name@version. */
     public static OutboundRecord toRecord(DriftReport r, KafkaOptions.OutputFormat format) {
-        byte[] key = DriftObservation.key(r.getModelName(), r.getModelVersion()).getBytes(StandardCharsets.UTF_8);
-        return new OutboundRecord(OutboundRecord.Destination.DRIFT, key, encode(r, format),
+        byte[] key = modelKey(r).getBytes(StandardCharsets.UTF_8);
+        return Reports.toRecord(Reports.DRIFT_REPORT, VERSION, r.getWindowEnd().toEpochMilli(), r, key,
                 List.of(new KafkaHeader(STATUS_HEADER, r.getStatus().name().getBytes(StandardCharsets.UTF_8))),
-                r.getWindowEnd().toEpochMilli());
+                format);
     }
 
+    /** A report-topic value (an envelope in {@code format}) holding a drift report, as written by {@link #toRecord}. */
     public static byte[] encode(DriftReport r, KafkaOptions.OutputFormat format) {
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(1024);
-            SpecificDatumWriter<DriftReport> writer = new SpecificDatumWriter<>(DriftReport.class);
-            if (format == KafkaOptions.OutputFormat.JSON) {
-                JsonEncoder enc = EncoderFactory.get().jsonEncoder(DriftReport.getClassSchema(), out);
-                writer.write(r, enc);
-                enc.flush();
-            } else {
-                BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
-                writer.write(r, enc);
-                enc.flush();
-            }
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Reports.encode(Reports.DRIFT_REPORT, VERSION, r.getWindowEnd().toEpochMilli(), r, format);
     }
 
+    /**
+     * The drift report in a report-topic value.
+     *
+     * @throws IllegalArgumentException if the value is another kind of report, or a version this reader does not
+     *     know; a consumer of the whole topic checks {@link Reports#decode}'s kind first (see {@link #of})
+     */
     public static DriftReport decode(byte[] value, KafkaOptions.OutputFormat format) {
-        try {
-            SpecificDatumReader<DriftReport> reader = new SpecificDatumReader<>(DriftReport.class);
-            return format == KafkaOptions.OutputFormat.JSON
-                    ? reader.read(null, DecoderFactory.get().jsonDecoder(DriftReport.getClassSchema(),
-                            new String(value, StandardCharsets.UTF_8)))
-                    : reader.read(null, DecoderFactory.get().binaryDecoder(value, null));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        Report envelope = Reports.decode(value, format);
+        DriftReport r = of(envelope, format);
+        if (r == null) {
+            throw new IllegalArgumentException("a " + envelope.getKind() + " report, not a " + Reports.DRIFT_REPORT);
         }
+        return r;
+    }
+
+    /** The drift report in {@code envelope}, or null if it holds another kind. */
+    public static DriftReport of(Report envelope, KafkaOptions.OutputFormat format) {
+        if (!Reports.DRIFT_REPORT.equals(envelope.getKind())) {
+            return null;
+        }
+        if (envelope.getVersion() != VERSION) {
+            throw new IllegalArgumentException(Reports.DRIFT_REPORT + " version " + envelope.getVersion()
+                    + ": this reader knows version " + VERSION + " (schemas/DriftReport.avsc)");
+        }
+        return Reports.body(envelope, DriftReport.class, format);
+    }
+
+    /** The key of {@code r}'s model version: the drift monitor's key, the Kafka key and the gauges' model label. */
+    public static String modelKey(DriftReport r) {
+        return DriftObservation.key(r.getModelName(), r.getModelVersion());
     }
 
     /** The statistic of {@code r} named {@code name}, or null. */

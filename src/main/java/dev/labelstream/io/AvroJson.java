@@ -23,8 +23,10 @@ import org.apache.avro.specific.SpecificRecord;
  * Plain JSON for Avro records, as Kafka consumers without Avro expect it: a union is written as its value (not
  * Avro's {@code {"string": ...}} wrapper), timestamps as epoch milliseconds, enums as their names, bytes as
  * base64. Written by hand because Avro's own JSON encoding is the wrapped form; the schema stays the contract.
+ * Doubles that are not finite (a drift statistic that could not be computed) are written as the strings
+ * {@code "NaN"}, {@code "Infinity"}, {@code "-Infinity"} (JSON has no such numbers) and read back as doubles.
  */
-public final class AvroJson {
+final class AvroJson {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
@@ -34,7 +36,7 @@ public final class AvroJson {
 
     private AvroJson() {}
 
-    public static byte[] write(SpecificRecord record) {
+    static byte[] write(SpecificRecord record) {
         try {
             return JSON.writeValueAsBytes(toNode(record, record.getSchema()));
         } catch (IOException e) {
@@ -43,7 +45,7 @@ public final class AvroJson {
     }
 
     /** Reads JSON written by {@link #write} back into a record of {@code type}. */
-    public static <T extends SpecificRecord> T read(byte[] json, Class<T> type) {
+    static <T extends SpecificRecord> T read(byte[] json, Class<T> type) {
         try {
             Schema schema = SpecificData.get().getSchema(type);
             return type.cast(fromNode(JSON.readTree(json), schema));

@@ -4,19 +4,11 @@ import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.LabelScore;
 import dev.labelstream.avro.ModerationAction;
 import dev.labelstream.avro.SourcePosition;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificDatumReader;
-import org.apache.avro.specific.SpecificDatumWriter;
 
 /**
  * Builds and encodes {@link ClassifiedEvent}s: one automated decision with what a statement of reasons needs
@@ -90,31 +82,13 @@ public final class ClassifiedEvents {
                 headers, in.source().timestamp());
     }
 
+    /** {@code e} in {@code format}: Avro binary, or plain JSON (schemas/ClassifiedEvent.avsc either way). */
     public static byte[] encode(ClassifiedEvent e, KafkaOptions.OutputFormat format) {
-        if (format == KafkaOptions.OutputFormat.JSON) {
-            return AvroJson.write(e);
-        }
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(512);
-            BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
-            new SpecificDatumWriter<>(ClassifiedEvent.class).write(e, enc);
-            enc.flush();
-            return out.toByteArray();
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
+        return OutputCodec.encode(e, format);
     }
 
     /** Reads a classified event back in either format (tests, tools). */
     public static ClassifiedEvent decode(byte[] value, KafkaOptions.OutputFormat format) {
-        if (format == KafkaOptions.OutputFormat.JSON) {
-            return AvroJson.read(value, ClassifiedEvent.class);
-        }
-        try {
-            return new SpecificDatumReader<>(ClassifiedEvent.class)
-                    .read(null, DecoderFactory.get().binaryDecoder(value, null));
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
+        return OutputCodec.decode(value, ClassifiedEvent.class, format);
     }
 }

@@ -1,21 +1,15 @@
 package dev.labelstream.io;
 
 import dev.labelstream.avro.DeadLetter;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificDatumWriter;
 
 /**
  * Builds dead-letter records: the input's original key, value bytes and headers, its source position, and the
- * reason, as a {@link DeadLetter} (schemas/DeadLetter.avsc, Avro binary). The reason is also a header
+ * reason, as a {@link DeadLetter} (schemas/DeadLetter.avsc, always Avro binary: output.format does not apply). The reason is also a header
  * ({@value #ERROR_KIND_HEADER}) so consumers can route without decoding.
  *
  * <p>Size: a dead letter is its input record plus at most {@value #ENVELOPE_BYTES} bytes (the input id and the
@@ -81,26 +75,16 @@ public final class DeadLetters {
         return s.substring(0, max) + "...(" + (s.length() - max) + " more characters)";
     }
 
+    /**
+     * Always Avro binary, whatever output.format says: a dead letter carries the input's original key and value
+     * bytes, which must come back byte for byte for a replay (JSON could only hold them as base64).
+     */
     static byte[] encode(DeadLetter d) {
-        try {
-            ByteArrayOutputStream out = new ByteArrayOutputStream(
-                    64 + (d.getOriginalValue() == null ? 0 : d.getOriginalValue().remaining()));
-            BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
-            new SpecificDatumWriter<>(DeadLetter.class).write(d, enc);
-            enc.flush();
-            return out.toByteArray();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return AvroBinary.write(d, 64 + (d.getOriginalValue() == null ? 0 : d.getOriginalValue().remaining()));
     }
 
     /** Reads a dead letter back (tests, tools that replay dead letters). */
     public static DeadLetter decode(byte[] value) {
-        try {
-            return new org.apache.avro.specific.SpecificDatumReader<>(DeadLetter.class)
-                    .read(null, org.apache.avro.io.DecoderFactory.get().binaryDecoder(value, null));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return AvroBinary.read(value, DeadLetter.class);
     }
 }

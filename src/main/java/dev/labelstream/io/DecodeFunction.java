@@ -1,6 +1,6 @@
 package dev.labelstream.io;
 
-import java.util.EnumMap;
+import dev.labelstream.metrics.Metrics;
 import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.metrics.Counter;
@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * through {@link #DEAD_LETTERS} with its original bytes and the reason. It never throws for a bad record, so
  * one record cannot fail or stall the job.
  *
- * <p>Metrics: {@code labelstream.recordsIn}, and {@code labelstream.deadLetters} per {@code reason}.
+ * <p>Metrics ({@link Metrics}): {@value Metrics#RECORDS_IN}, and {@value Metrics#DEAD_LETTERS} per {@value
+ * Metrics#REASON}.
  */
 public final class DecodeFunction extends ProcessFunction<SourceRecord, InputEvent> {
     private static final long serialVersionUID = 1L;
@@ -35,18 +36,17 @@ public final class DecodeFunction extends ProcessFunction<SourceRecord, InputEve
 
     @Override
     public void open(OpenContext ctx) {
-        MetricGroup group = dev.labelstream.metrics.Metrics.group(getRuntimeContext().getMetricGroup());
-        recordsIn = group.counter("recordsIn");
+        MetricGroup group = Metrics.group(getRuntimeContext().getMetricGroup());
+        recordsIn = Metrics.counter(group, Metrics.RECORDS_IN);
         deadLetters = deadLetterCounters(group);
     }
 
-    /** One counter per reason, as a {@code reason} label, so dashboards can break dead letters down. */
+    /**
+     * One thread-safe counter per reason, as a {@value Metrics#REASON} label, so dashboards can break dead letters
+     * down; the classify stage counts its own dead letters in the same counters, from its worker threads.
+     */
     public static Map<ErrorKind, Counter> deadLetterCounters(MetricGroup labelstreamGroup) {
-        Map<ErrorKind, Counter> counters = new EnumMap<>(ErrorKind.class);
-        for (ErrorKind k : ErrorKind.values()) {
-            counters.put(k, labelstreamGroup.addGroup("reason", k.name()).counter("deadLetters"));
-        }
-        return counters;
+        return Metrics.countersByLabel(labelstreamGroup, Metrics.REASON, ErrorKind.class, Metrics.DEAD_LETTERS);
     }
 
     @Override

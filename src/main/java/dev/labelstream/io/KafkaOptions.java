@@ -25,11 +25,11 @@ public final class KafkaOptions {
         AT_LEAST_ONCE
     }
 
-    /** How classified events are written. */
+    /** How every record labelstream writes is encoded, except dead letters (always Avro binary). */
     public enum OutputFormat {
-        /** ClassifiedEvent (schemas/ClassifiedEvent.avsc) in Avro binary. */
+        /** Avro binary of the topic's schema (schemas/ClassifiedEvent.avsc, schemas/Report.avsc), no schema id. */
         AVRO,
-        /** ClassifiedEvent as JSON. */
+        /** Plain JSON of the same schemas: unions as their value, timestamps as epoch ms, enums as names. */
         JSON
     }
 
@@ -57,7 +57,8 @@ public final class KafkaOptions {
     public static final ConfigOption<String> DRIFT_TOPIC = key("kafka.drift-topic")
             .stringType()
             .defaultValue("texts-drift")
-            .withDescription("Topic of the DriftReports.");
+            .withDescription("Topic of the reports: Report envelopes (schemas/Report.avsc) of kind drift_report"
+                    + " today; consumers decode the body by kind and skip kinds they do not know.");
 
     public static final ConfigOption<String> GROUP_ID = key("kafka.group-id")
             .stringType()
@@ -111,5 +112,10 @@ public final class KafkaOptions {
     public static final ConfigOption<OutputFormat> OUTPUT_FORMAT = key("output.format")
             .enumType(OutputFormat.class)
             .defaultValue(OutputFormat.JSON)
-            .withDescription("AVRO or JSON encoding of the ClassifiedEvents.");
+            .withDescription("Encoding of every record labelstream writes except dead letters: AVRO (Avro binary,"
+                    + " no schema id) or JSON (plain JSON: unions as their value, timestamps as epoch ms). Output"
+                    + " topic: ClassifiedEvent (schemas/ClassifiedEvent.avsc). Report topic: a Report envelope"
+                    + " (schemas/Report.avsc: kind, version, time, body) whose body is the kind's record in the same"
+                    + " encoding (in JSON a nested object). Dead letters are always Avro binary"
+                    + " (schemas/DeadLetter.avsc): they carry the input's original bytes.");
 }

@@ -1,8 +1,6 @@
 /**
- * Metric names, thread-safe counters and histogram settings, in one place so that the operators, the Grafana
- * dashboard, the demo, the bench and the tests agree. Every labelstream metric lives in the {@code labelstream}
- * group of its operator.
- *
- * <p>Imports: Flink's metric API only; every other package may use it.
+ * Every labelstream metric name, label, histogram setting and drift status code ({@link
+ * dev.labelstream.metrics.Metrics}), and the registration helpers every operator uses (thread-safe counters, one
+ * histogram type). Imports nothing of labelstream: every other package may import it.
  */
 package dev.labelstream.metrics;

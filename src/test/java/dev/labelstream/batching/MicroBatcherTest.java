@@ -1,5 +1,6 @@
 package dev.labelstream.batching;
 
+import dev.labelstream.metrics.Metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -186,7 +187,7 @@ class MicroBatcherTest {
         InterceptingOperatorMetricGroup metrics = new InterceptingOperatorMetricGroup() {
             @Override
             public org.apache.flink.metrics.MetricGroup addGroup(String name) {
-                return dev.labelstream.metrics.Metrics.GROUP.equals(name) ? this : super.addGroup(name);
+                return Metrics.GROUP.equals(name) ? this : super.addGroup(name);
             }
         };
         InterceptingTaskMetricGroup taskMetrics = new InterceptingTaskMetricGroup() {
@@ -207,7 +208,7 @@ class MicroBatcherTest {
             h.processElement("c", 0); // size
             h.processElement("d:100", 0); // tokens
             h.processElement("e", 0);
-            assertThat(((Gauge<?>) metrics.get("bufferedRecords")).getValue()).isEqualTo(1);
+            assertThat(((Gauge<?>) metrics.get(Metrics.BUFFERED_RECORDS)).getValue()).isEqualTo(1);
             h.setProcessingTime(LINGER); // linger
             h.processElement("f", 0);
             h.processElement("g", 0);
@@ -217,22 +218,23 @@ class MicroBatcherTest {
             h.processElement("i", 2);
             h.getOperator().finish(); // end of input
 
-            assertThat(count(metrics, "batchesFlushed")).isEqualTo(6);
-            for (String reason : List.of("flushesOnSize", "flushesOnTokens", "flushesOnLinger", "flushesOnBarrier",
-                    "flushesOnWatermark", "flushesOnEndOfInput")) {
+            assertThat(count(metrics, Metrics.BATCHES_FLUSHED)).isEqualTo(6);
+            for (String reason : List.of(Metrics.FLUSHES_ON_SIZE, Metrics.FLUSHES_ON_TOKENS,
+                    Metrics.FLUSHES_ON_LINGER, Metrics.FLUSHES_ON_BARRIER, Metrics.FLUSHES_ON_WATERMARK,
+                    Metrics.FLUSHES_ON_END_OF_INPUT)) {
                 assertThat(count(metrics, reason)).as(reason).isEqualTo(1);
             }
-            Histogram sizes = (Histogram) metrics.get("batchSize");
+            Histogram sizes = (Histogram) metrics.get(Metrics.BATCH_SIZE);
             assertThat(sizes.getCount()).isEqualTo(6);
             assertThat(sizes.getStatistics().getMax()).isEqualTo(3);
             assertThat(sizes.getStatistics().getMin()).isEqualTo(1);
-            Histogram tokens = (Histogram) metrics.get("batchEstimatedTokens");
+            Histogram tokens = (Histogram) metrics.get(Metrics.BATCH_ESTIMATED_TOKENS);
             assertThat(tokens.getCount()).isEqualTo(6);
             assertThat(tokens.getStatistics().getMax()).isEqualTo(100);
-            Histogram queueTime = (Histogram) metrics.get("batchQueueTimeMs");
+            Histogram queueTime = (Histogram) metrics.get(Metrics.BATCH_QUEUE_TIME_MS);
             assertThat(queueTime.getCount()).isEqualTo(6);
             assertThat(queueTime.getStatistics().getMax()).isEqualTo(LINGER);
-            assertThat(((Gauge<?>) metrics.get("bufferedRecords")).getValue()).isEqualTo(0);
+            assertThat(((Gauge<?>) metrics.get(Metrics.BUFFERED_RECORDS)).getValue()).isEqualTo(0);
         }
     }
 

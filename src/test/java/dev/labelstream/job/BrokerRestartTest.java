@@ -13,7 +13,6 @@ import kafka.server.BrokerServer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Tag;
@@ -31,10 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Tag("slow")
 class BrokerRestartTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(1);
 
     static final Duration DOWN = Duration.ofSeconds(8);
 

@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.metrics.Metrics;
 import dev.labelstream.cli.Main;
 import dev.labelstream.cli.LoadgenCommand;
 import dev.labelstream.cli.RunCommand;
@@ -262,17 +263,40 @@ class DeploymentFilesTest {
     @Test
     void theDashboardShowsWhatOperatorsAskFor() {
         String all = String.join("\n", DeployFiles.dashboardQueries());
-        String p = "flink_taskmanager_job_task_operator_labelstream_";
+        String p = Metrics.PROMETHEUS_PREFIX;
         // throughput, latency percentiles, batching, in-flight, dead letters by reason, action mix
-        assertThat(all).contains(p + "recordsIn", p + "recordsOut", p + "endToEndLatencyMs{", p + "inferenceLatencyMs{",
-                "quantile=\"0.99\"", p + "batchSize{", p + "paddingEfficiency", p + "inFlightBatches",
-                "sum by (reason) (rate(" + p + "reason_deadLetters", "sum by (action) (rate(" + p + "action_actions");
-        // drift statistics and status, consumer lag, execution provider
-        assertThat(all).contains(p + "drift_model_status", p + "drift_model_label_psi",
-                p + "drift_model_embedding_mmd", "__name__=~\"" + p + "drift_model_.+_status\"",
+        assertThat(all).contains(p + Metrics.RECORDS_IN, p + Metrics.RECORDS_OUT, p + Metrics.END_TO_END_LATENCY_MS + "{",
+                p + Metrics.INFERENCE_LATENCY_MS + "{", "quantile=\"0.99\"", p + Metrics.BATCH_SIZE + "{",
+                p + Metrics.PADDING_EFFICIENCY, p + Metrics.IN_FLIGHT_BATCHES,
+                "sum by (reason) (rate(" + p + Metrics.REASON + "_" + Metrics.DEAD_LETTERS,
+                "sum by (action) (rate(" + p + Metrics.ACTION + "_" + Metrics.ACTIONS);
+        // drift statistics, status and the age of the latest window, consumer lag, execution provider
+        String drift = p + Metrics.DRIFT + "_" + Metrics.MODEL + "_";
+        assertThat(all).contains(drift + Metrics.DRIFT_STATUS, drift + "label_psi", drift + "embedding_mmd",
+                "__name__=~\"" + drift + ".+" + Metrics.DRIFT_STATISTIC_STATUS_SUFFIX + "\"",
+                drift + Metrics.DRIFT_WINDOW_END,
                 "flink_taskmanager_job_task_operator_pendingRecords",
                 "flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer_records_lag_max",
-                "max by (provider) (" + p + "provider_executionProvider");
+                "max by (provider) (" + p + Metrics.PROVIDER + "_" + Metrics.EXECUTION_PROVIDER);
+    }
+
+    @Test
+    void theDocumentedDriftLabelIsTheOneTheReporterExports() throws Exception {
+        JsonNode settings = DeployFiles.json(DeployFiles.ROOT.resolve(
+                "src/main/resources/models/spam-minilm-l6/labelstream.json"));
+        String exported = "model=\"" + Metrics.prometheusLabelValue(settings.get("name").asText() + "@"
+                + settings.get("version").asText()) + "\"";
+        assertThat(exported).isEqualTo("model=\"spam_minilm_l6_1_1_0\"");
+        for (Path doc : List.of(DeployFiles.ROOT.resolve("deploy/README.md"), DeployFiles.ROOT.resolve("docs/drift.md"))) {
+            String text = java.nio.file.Files.readString(doc);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("model=\"[^\"]*\"").matcher(text);
+            List<String> labels = new ArrayList<>();
+            while (m.find()) {
+                labels.add(m.group());
+            }
+            // every label example, alert rules included, uses the exported value
+            assertThat(labels).as(doc.toString()).isNotEmpty().allMatch(exported::equals);
+        }
     }
 
     // ----------------------------------------------------------------------------------------- Kubernetes

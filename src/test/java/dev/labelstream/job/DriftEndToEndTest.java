@@ -11,7 +11,9 @@ import dev.labelstream.drift.DriftReports;
 import dev.labelstream.drift.ReferenceProfile;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.InputFormat;
+import dev.labelstream.avro.Report;
 import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.io.Reports;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +28,6 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -46,10 +47,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DriftEndToEndTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(2)
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
 
     static final long WINDOW = 10_000;
     static final String[] SCENARIOS = {"no shift 1", "no shift 2", "no shift 3", "label shift", "length shift",
@@ -151,7 +149,14 @@ class DriftEndToEndTest {
                 got -> got.size() >= n);
         List<DriftReport> out = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : rs) {
-            out.add(DriftReports.decode(r.value(), KafkaOptions.OutputFormat.AVRO));
+            // every record on the report topic is an envelope; the kind is also a header, for routing
+            Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.AVRO);
+            assertThat(envelope.getKind()).isEqualTo(Reports.DRIFT_REPORT);
+            assertThat(new String(r.headers().lastHeader(Reports.KIND_HEADER).value(),
+                    java.nio.charset.StandardCharsets.UTF_8)).isEqualTo(Reports.DRIFT_REPORT);
+            DriftReport d = DriftReports.of(envelope, KafkaOptions.OutputFormat.AVRO);
+            assertThat(envelope.getTime()).isEqualTo(d.getWindowEnd());
+            out.add(d);
         }
         out.sort(Comparator.comparing(DriftReport::getWindowStart));
         return out;

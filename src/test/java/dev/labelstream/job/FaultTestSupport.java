@@ -23,16 +23,13 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.function.Predicate;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
@@ -143,28 +140,6 @@ final class FaultTestSupport {
         }
     }
 
-    /** Reads {@code topics} read_committed from the beginning until {@code done} holds or {@code timeout}. */
-    static List<ConsumerRecord<byte[], byte[]>> consumeUntil(Properties client, List<String> topics, Duration timeout,
-            Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
-        Properties p = new Properties();
-        p.putAll(client);
-        p.put("group.id", "test-reader-" + UUID.randomUUID());
-        p.put("auto.offset.reset", "earliest");
-        p.put("isolation.level", "read_committed");
-        p.put("max.partition.fetch.bytes", Integer.toString(16 << 20));
-        p.put("fetch.max.bytes", Integer.toString(64 << 20));
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        long deadline = System.nanoTime() + timeout.toNanos();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-                new ByteArrayDeserializer())) {
-            c.subscribe(topics);
-            while (!done.test(out) && System.nanoTime() < deadline) {
-                c.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        return out;
-    }
-
     /** Outputs (classified events and dead letters) read back and counted per input id. */
     record Outputs(List<ClassifiedEvent> classified, List<DeadLetter> deadLetters) {
         /** Copies per input id, over both topics (ids of dead letters without an id are not counted). */
@@ -192,7 +167,7 @@ final class FaultTestSupport {
     }
 
     static Outputs read(Properties client, TestKafka.Topics t, int expected, Duration timeout) {
-        List<ConsumerRecord<byte[], byte[]>> rs = consumeUntil(client, List.of(t.output(), t.deadLetters()), timeout,
+        List<ConsumerRecord<byte[], byte[]>> rs = TestKafka.consumeUntil(client, List.of(t.output(), t.deadLetters()), timeout,
                 got -> got.size() >= expected);
         return decode(t, rs);
     }
@@ -215,7 +190,7 @@ final class FaultTestSupport {
      * its id, and outputs keep the key): for runs that may legitimately repeat records.
      */
     static Outputs readDistinct(Properties client, TestKafka.Topics t, int distinctKeys, Duration timeout) {
-        List<ConsumerRecord<byte[], byte[]>> rs = consumeUntil(client, List.of(t.output(), t.deadLetters()), timeout,
+        List<ConsumerRecord<byte[], byte[]>> rs = TestKafka.consumeUntil(client, List.of(t.output(), t.deadLetters()), timeout,
                 got -> got.stream().map(r -> new String(r.key(), StandardCharsets.UTF_8)).distinct().count()
                         >= distinctKeys);
         return decode(t, rs);

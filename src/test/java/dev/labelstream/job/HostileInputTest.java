@@ -28,7 +28,6 @@ import org.apache.avro.io.EncoderFactory;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.admin.Admin;
@@ -50,10 +49,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class HostileInputTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(2)
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
 
     static final String MARKER = "quokka marmalade";
     /** The input topic accepts 4 MiB records, so that records over input.max-bytes reach the job. */
@@ -231,9 +227,9 @@ class HostileInputTest {
             JobClient jsonJob = JobTestSupport.start(jc);
             JobClient avroJob = JobTestSupport.start(ac);
             try {
-                out.put("json", FaultTestSupport.consumeUntil(client, List.of(jt.output(), jt.deadLetters()),
+                out.put("json", TestKafka.consumeUntil(client, List.of(jt.output(), jt.deadLetters()),
                         Duration.ofSeconds(180), got -> got.size() >= json.size()));
-                out.put("avro", FaultTestSupport.consumeUntil(client, List.of(at.output(), at.deadLetters()),
+                out.put("avro", TestKafka.consumeUntil(client, List.of(at.output(), at.deadLetters()),
                         Duration.ofSeconds(60), got -> got.size() >= avro.size()));
                 for (JobClient j : List.of(jsonJob, avroJob)) {
                     assertThat(FaultTestSupport.restarted(cluster, j.getJobID())).as("job restarted").isFalse();

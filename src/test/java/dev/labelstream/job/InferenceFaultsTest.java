@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.metrics.Metrics;
 import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,7 +19,6 @@ import java.util.TreeSet;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.logging.log4j.Level;
@@ -33,11 +33,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class InferenceFaultsTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .setConfiguration(FaultTestSupport.clusterConf())
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(1, FaultTestSupport.clusterConf());
 
     /** Words with token ids below the faulty embedding's size, and a marker no log line would contain. */
     static final String[] WORDS = {"hello", "world", "lunch", "meeting", "today", "free", "offer", "please",
@@ -98,8 +94,8 @@ class InferenceFaultsTest {
             assertThat(d.getSourceOffset()).isEqualTo(i);
         }
         assertThat(out.classified()).extracting(ClassifiedEvent::getInputId).doesNotContainAnyElementsOf(poison);
-        long retries = InProcessMetrics.counter("labelstream.batchRetries");
-        long failures = InProcessMetrics.counter("labelstream.batchFailures");
+        long retries = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.BATCH_RETRIES));
+        long failures = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.BATCH_FAILURES));
         // every batch holding a poison record was retried max-retries times, then split record by record
         assertThat(failures).isEqualTo(poison.size());
         assertThat(retries).isEqualTo(2L * poison.size());
@@ -148,8 +144,8 @@ class InferenceFaultsTest {
         Set<String> classified = new TreeSet<>();
         out.classified().forEach(e -> classified.add(e.getInputId()));
         assertThat(classified).hasSize(50).allMatch(id -> id.startsWith("f-"));
-        long timeouts = InProcessMetrics.counter("labelstream.batchTimeouts");
-        long retries = InProcessMetrics.counter("labelstream.batchRetries");
+        long timeouts = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.BATCH_TIMEOUTS));
+        long retries = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.BATCH_RETRIES));
         assertThat(timeouts).isEqualTo(1);
         assertThat(retries).isEqualTo(1);
         FaultTestSupport.figures("slow inference", "in=51 classified=" + out.classified().size()

@@ -22,12 +22,31 @@ import org.apache.avro.io.EncoderFactory;
 import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /** Starting the job against the test broker, and reading its outputs back. */
 public final class JobTestSupport {
     private JobTestSupport() {}
+
+    /**
+     * The MiniCluster of a job test class: one TaskManager with {@code slots} slots, shared by the class's tests
+     * ({@code @RegisterExtension static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);}).
+     */
+    static MiniClusterExtension miniCluster(int slots) {
+        return miniCluster(slots, new Configuration());
+    }
+
+    /** The same, with {@code conf} as the cluster's configuration (metric reporters, memory). */
+    static MiniClusterExtension miniCluster(int slots, Configuration conf) {
+        return new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
+                .setConfiguration(conf)
+                .setNumberTaskManagers(1)
+                .setNumberSlotsPerTaskManager(slots)
+                .build());
+    }
 
     /** The default (real) model, written once per test run under target/. */
     public static Path defaultModel() {

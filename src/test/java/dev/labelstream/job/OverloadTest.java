@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.metrics.Metrics;
 import dev.labelstream.demo.DemoData;
 import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -18,7 +19,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.minicluster.MiniCluster;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.admin.Admin;
@@ -57,11 +57,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Tag("slow")
 class OverloadTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .setConfiguration(FaultTestSupport.clusterConf())
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(1, FaultTestSupport.clusterConf());
 
     static final int DEFAULT_SECONDS = 20;
     static final long HEAP_ALLOWANCE_MB = 96;
@@ -126,8 +122,8 @@ class OverloadTest {
                     Thread.sleep(5000);
                     long heap = heapAfterGc();
                     long lag = lag(admin, t.input());
-                    double buffered = FaultTestSupport.maxGauge("", ".bufferedRecords");
-                    double inFlight = FaultTestSupport.maxGauge("", ".inFlightBatches");
+                    double buffered = FaultTestSupport.maxGauge("", InProcessMetrics.suffix(Metrics.BUFFERED_RECORDS));
+                    double inFlight = FaultTestSupport.maxGauge("", InProcessMetrics.suffix(Metrics.IN_FLIGHT_BATCHES));
                     double backPressured = FaultTestSupport.maxGauge("kafka-source", ".backPressuredTimeMsPerSecond");
                     double busy = FaultTestSupport.maxGauge("kafka-source", ".busyTimeMsPerSecond");
                     double position = FaultTestSupport.maxGauge(".KafkaSourceReader.topic." + t.input() + ".", ".currentOffset");
@@ -142,8 +138,8 @@ class OverloadTest {
                     samples.add(String.format(Locale.ROOT, "produced=%d lag=%d sourceAheadOfOutput=%d heapAfterGcMiB=%d"
                             + " buffered=%.0f inFlight=%.0f sourceBackPressuredMs/s=%.0f sourceBusyMs/s=%.0f",
                             producer.produced(), lag, ahead, heap >> 20, buffered, inFlight, backPressured, busy));
-                    assertThat(buffered).as("bufferedRecords").isLessThanOrEqualTo(MAX_RECORDS);
-                    assertThat(inFlight).as("inFlightBatches").isLessThanOrEqualTo(CAPACITY);
+                    assertThat(buffered).as(Metrics.BUFFERED_RECORDS).isLessThanOrEqualTo(MAX_RECORDS);
+                    assertThat(inFlight).as(Metrics.IN_FLIGHT_BATCHES).isLessThanOrEqualTo(CAPACITY);
                 }
             }
             flood = producer.finish();
@@ -172,7 +168,7 @@ class OverloadTest {
     }
 
     static long recordsOut() {
-        return InProcessMetrics.counter("labelstream.recordsOut");
+        return InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.RECORDS_OUT));
     }
 
     static void awaitRecordsOut(long n) throws InterruptedException {

@@ -3,7 +3,9 @@ package dev.labelstream.job;
 import dev.labelstream.demo.DemoData;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.io.InputFormat;
+import dev.labelstream.metrics.Metrics;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -21,7 +23,6 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -36,11 +37,7 @@ class PrometheusMetricsTest {
     static final int PORT = freePort();
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setConfiguration(reporter())
-            .setNumberTaskManagers(1)
-            .setNumberSlotsPerTaskManager(1)
-            .build());
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(1, reporter());
 
     /** The same reporter settings the image and the FlinkDeployment use, on a free port. */
     static Configuration reporter() {
@@ -108,7 +105,7 @@ class PrometheusMetricsTest {
         // ... and the other way round: every labelstream metric the job exports has a place on the dashboard.
         Set<String> uncharted = new TreeSet<>();
         for (String n : exported) {
-            if (n.startsWith("flink_taskmanager_job_task_operator_labelstream_") && !n.endsWith("_count")
+            if (n.startsWith(Metrics.PROMETHEUS_PREFIX) && !n.endsWith("_count")
                     && !wanted.contains(n) && regexes.stream().noneMatch(r -> n.matches(r))) {
                 uncharted.add(n);
             }
@@ -117,12 +114,23 @@ class PrometheusMetricsTest {
 
         // The values behind the panels are live, not just registered.
         TreeMap<String, Double> values = values(page);
-        assertThat(sum(values, "flink_taskmanager_job_task_operator_labelstream_recordsOut")).isEqualTo(30.0);
-        assertThat(sum(values, "flink_taskmanager_job_task_operator_labelstream_recordsIn")).isEqualTo(in.size());
-        assertThat(sum(values, "flink_taskmanager_job_task_operator_labelstream_reason_deadLetters"))
-                .isEqualTo(in.size() - 30.0);
-        assertThat(values).containsKey("flink_taskmanager_job_task_operator_labelstream_provider_executionProvider"
+        String p = Metrics.PROMETHEUS_PREFIX;
+        assertThat(sum(values, p + Metrics.RECORDS_OUT)).isEqualTo(30.0);
+        assertThat(sum(values, p + Metrics.RECORDS_IN)).isEqualTo(in.size());
+        assertThat(sum(values, p + Metrics.REASON + "_" + Metrics.DEAD_LETTERS)).isEqualTo(in.size() - 30.0);
+        assertThat(values).containsKey(p + Metrics.PROVIDER + "_" + Metrics.EXECUTION_PROVIDER
                 + "{provider=\"CPU\"}");
+
+        // The drift gauges' model label as the reporter really exports it (deploy/README.md and docs/drift.md
+        // document this value, and their alert examples use it), and the window they describe.
+        ModelBundle bundle = ModelBundle.load(conf);
+        String model = "model=\"" + Metrics.prometheusLabelValue(bundle.name() + "@" + bundle.version()) + "\"";
+        String driftStatus = p + Metrics.DRIFT + "_" + Metrics.MODEL + "_" + Metrics.DRIFT_STATUS;
+        assertThat(page).containsPattern("(?m)^" + Pattern.quote(driftStatus) + "\\{.*" + Pattern.quote(model));
+        assertThat(model).isEqualTo("model=\"spam_minilm_l6_" + bundle.version().replace('.', '_') + "\"");
+        double windowEnd = sum(values, p + Metrics.DRIFT + "_" + Metrics.MODEL + "_" + Metrics.DRIFT_WINDOW_END);
+        assertThat(windowEnd).as("end of the latest drift window").isGreaterThan(0)
+                .isLessThanOrEqualTo(System.currentTimeMillis());
     }
 
     /** Sum of every sample of {@code name}, whatever its labels. */

@@ -79,16 +79,29 @@ public final class TestKafka {
     }
 
     /**
-     * Reads {@code topics} with read_committed until {@code done} holds for what was read, or {@code timeout}
-     * passes; returns everything read.
+     * Reads {@code topics} of the test broker with read_committed from the beginning until {@code done} holds for
+     * what was read, or {@code timeout} passes; returns everything read.
      */
     static List<ConsumerRecord<byte[], byte[]>> consumeUntil(List<String> topics, Duration timeout,
             Predicate<List<ConsumerRecord<byte[], byte[]>>> done) throws Exception {
+        Properties client = new Properties();
+        client.put("bootstrap.servers", broker().bootstrapServers());
+        return consumeUntil(client, topics, timeout, done);
+    }
+
+    /**
+     * The same with the client settings {@code client} (bootstrap servers, security) of another broker; fetch sizes
+     * are raised so that records up to 16 MiB (the hostile-input tests' largest) come back.
+     */
+    static List<ConsumerRecord<byte[], byte[]>> consumeUntil(Properties client, List<String> topics, Duration timeout,
+            Predicate<List<ConsumerRecord<byte[], byte[]>>> done) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", broker().bootstrapServers());
+        p.putAll(client);
         p.put("group.id", "test-reader-" + UUID.randomUUID());
         p.put("auto.offset.reset", "earliest");
         p.put("isolation.level", "read_committed");
+        p.put("max.partition.fetch.bytes", Integer.toString(16 << 20));
+        p.put("fetch.max.bytes", Integer.toString(64 << 20));
         List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
         long deadline = System.nanoTime() + timeout.toNanos();
         try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
