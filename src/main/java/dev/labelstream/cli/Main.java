@@ -26,7 +26,7 @@ public final class Main {
 
     static int run(String... args) {
         CommandLine cli = commandLine();
-        cli.getSubcommands().get("run").getCommandSpec().usageMessage().footer(Options.table());
+        cli.getSubcommands().get("run").getCommandSpec().usageMessage().footer(Options.helpFooter());
         return cli.execute(args);
     }
 
