@@ -233,7 +233,8 @@ public final class Options {
         for (ConfigOption<?> o : all().values()) {
             sb.append(String.format(Locale.ROOT, "  %-32s default: %s%n", o.key(),
                     o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)"));
-            List<String> lines = wrap(describe(o), 90);
+            // 6 + 72 columns: picocli wraps the footer again at its usage width, 80
+            List<String> lines = wrap(describe(o), 72);
             for (String line : lines) {
                 sb.append("      ").append(line).append(System.lineSeparator());
             }
