@@ -45,6 +45,12 @@ import org.slf4j.LoggerFactory;
  * truststore stops {@code labelstream run} at once with a message that names the settings to fix. Messages
  * carry the broker's reason and the non-secret settings only (security.protocol, sasl.mechanism), never a
  * password or a JAAS configuration.
+ *
+ * <p>With the topics the job writes, it also checks what would otherwise fail late: a missing output or
+ * dead-letter topic on a broker that does not create topics (the first dead letter, maybe days later, would block
+ * the sink and restart the job forever on that record), a dead-letter topic too small for the largest input, a
+ * transaction timeout above the broker's maximum (the sink fails at start), and it warns about open transactions
+ * under the job's transactional-id prefix (another job with the same prefix would fence this one's producers).
  */
 public final class KafkaPreflight {
     private static final Logger LOG = LoggerFactory.getLogger(KafkaPreflight.class);
