@@ -25,8 +25,19 @@ public final class Main {
     }
 
     static int run(String... args) {
+        return run(null, null, args);
+    }
+
+    /** {@link #run(String...)} writing to {@code out} and {@code err} (null: standard out and error). */
+    static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = commandLine();
-        cli.getSubcommands().get("run").getCommandSpec().usageMessage().footer(Options.table());
+        cli.getSubcommands().get("run").getCommandSpec().usageMessage().footer(Options.helpFooter());
+        if (out != null) {
+            cli.setOut(out);
+        }
+        if (err != null) {
+            cli.setErr(err);
+        }
         return cli.execute(args);
     }
 

@@ -1,10 +1,7 @@
 package dev.labelstream.config;
 
-import dev.labelstream.job.JobOptions;
-import dev.labelstream.batching.BatchingOptions;
-import dev.labelstream.drift.DriftOptions;
-import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.job.JobSettings;
 import java.io.File;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -31,9 +28,8 @@ import org.apache.flink.configuration.description.TextElement;
  * (restart-strategy.*, state.*, metrics.*, ...) are passed to Flink as they are.
  */
 public final class Options {
-    /** The classes whose ConfigOption fields are labelstream's options. */
-    private static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, InferenceOptions.class,
-            BatchingOptions.class, JobOptions.class, DriftOptions.class);
+    /** The classes whose ConfigOption fields are labelstream's options (one list, kept by the job). */
+    private static final List<Class<?>> OPTION_CLASSES = JobSettings.OPTION_CLASSES;
     /** Key prefixes that belong to labelstream: an unknown key under them is a mistake. */
     private static final Set<String> OWN_PREFIXES = Set.of("kafka.", "input.", "output.", "model.", "inference.",
             "batching.", "async.", "classification.", "moderation.", "job.", "drift.");
@@ -212,30 +208,23 @@ public final class Options {
         return prev[b.length()];
     }
 
-    /** Checks the settings a job cannot start without, with messages that name the option. */
-    public static void validate(Configuration conf) {
-        if (conf.getOptional(KafkaOptions.BOOTSTRAP_SERVERS).isEmpty()) {
-            throw new IllegalArgumentException(KafkaOptions.BOOTSTRAP_SERVERS.key() + " is not set: give the Kafka"
-                    + " brokers as host:port[,host:port] in the YAML file or with --set");
-        }
-        if (conf.get(JobOptions.ASYNC_CAPACITY) < 1 || conf.get(JobOptions.ASYNC_THREADS) < 1) {
-            throw new IllegalArgumentException(JobOptions.ASYNC_CAPACITY.key() + " and "
-                    + JobOptions.ASYNC_THREADS.key() + " must be >= 1");
-        }
-        dev.labelstream.drift.DriftSettings.of(conf);
-        if (conf.get(JobOptions.ASYNC_MAX_RETRIES) < 0) {
-            throw new IllegalArgumentException(JobOptions.ASYNC_MAX_RETRIES.key() + " must be >= 0");
-        }
-        for (String topic : List.of(conf.get(KafkaOptions.INPUT_TOPIC), conf.get(KafkaOptions.OUTPUT_TOPIC),
-                conf.get(KafkaOptions.DEAD_LETTER_TOPIC))) {
-            if (topic.isBlank()) {
-                throw new IllegalArgumentException("topic names must not be empty");
-            }
-        }
-        if (conf.get(KafkaOptions.INPUT_TOPIC).equals(conf.get(KafkaOptions.OUTPUT_TOPIC))) {
-            throw new IllegalArgumentException(KafkaOptions.INPUT_TOPIC.key() + " and " + KafkaOptions.OUTPUT_TOPIC.key()
-                    + " are the same topic: the job would classify its own output");
-        }
+    /**
+     * Checks every option before anything is submitted (the one pass {@code run}, {@code demo}, {@code bench} and
+     * the job graph builder share) and returns the settings the job is built from.
+     *
+     * @throws IllegalArgumentException naming the key, topic or file that is wrong and what it accepts
+     */
+    public static JobSettings validate(Configuration conf) {
+        return JobSettings.of(conf);
+    }
+
+    /**
+     * The option table as a picocli footer: picocli formats footers with String.format, so a '%' in a
+     * description ("for a 30% label") must be doubled, or {@code --help} prints "[picocli WARN] Could not format"
+     * and the table twice.
+     */
+    public static String helpFooter() {
+        return table().replace("%", "%%");
     }
 
     /** The option table of {@code run --help}: key, default and description of every option. */
@@ -244,7 +233,8 @@ public final class Options {
         for (ConfigOption<?> o : all().values()) {
             sb.append(String.format(Locale.ROOT, "  %-32s default: %s%n", o.key(),
                     o.hasDefaultValue() ? String.valueOf(o.defaultValue()) : "(none)"));
-            List<String> lines = wrap(describe(o), 90);
+            // 6 + 72 columns: picocli wraps the footer again at its usage width, 80
+            List<String> lines = wrap(describe(o), 72);
             for (String line : lines) {
                 sb.append("      ").append(line).append(System.lineSeparator());
             }

@@ -96,6 +96,8 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
+        // The options first (the pass 'run' uses), before a broker is started for them: the address is a stand-in.
+        dev.labelstream.config.Options.validate(jobConfiguration("localhost:9092"));
         out.println("labelstream demo: starting an embedded Kafka broker (KRaft) ...");
         out.flush();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(Map.of())) {

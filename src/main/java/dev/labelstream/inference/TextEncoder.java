@@ -30,6 +30,12 @@ final class TextEncoder implements AutoCloseable {
     private final HuggingFaceTokenizer windowing;
     private final long unknownId;
 
+    static {
+        // DJL's HuggingFaceTokenizer.newInstance calls Ec2Utils.callHome (cloud metadata address + telemetry URL)
+        // unless OPT_OUT_TRACKING is set: every tokenizer is built here, so this opts out before the first one.
+        System.setProperty("OPT_OUT_TRACKING", "true");
+    }
+
     TextEncoder(ModelBundle bundle) {
         byte[] json = bundle.tokenizerJson().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.truncating = build(json, bundle.maxLength(), 0, false);

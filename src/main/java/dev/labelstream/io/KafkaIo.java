@@ -44,7 +44,7 @@ public final class KafkaIo {
         return KafkaSource.<SourceRecord>builder()
                 .setBootstrapServers(bootstrapServers(conf))
                 .setTopics(conf.get(KafkaOptions.INPUT_TOPIC))
-                .setGroupId(conf.get(KafkaOptions.GROUP_ID))
+                .setGroupId(resolved(conf, KafkaOptions.GROUP_ID))
                 .setStartingOffsets(start)
                 .setDeserializer(new SourceRecordDeserializer())
                 .setProperties(props)
@@ -53,20 +53,23 @@ public final class KafkaIo {
 
     public static KafkaSink<OutboundRecord> sink(ReadableConfig conf) {
         Properties props = clientProperties(conf);
-        // Below the broker's default transaction.max.timeout.ms (15 min), above any sane checkpoint interval.
-        props.putIfAbsent("transaction.timeout.ms", "600000");
+        KafkaOptions.Guarantee g = conf.get(KafkaOptions.DELIVERY_GUARANTEE);
+        if (g == KafkaOptions.Guarantee.EXACTLY_ONCE && !props.containsKey("transaction.timeout.ms")) {
+            // Derived from checkpoint interval + timeout + restart delay by the job's settings (JobSettings).
+            throw new IllegalStateException("This is a bug: the sink was built from options whose"
+                    + " transaction.timeout.ms was not derived; build the job through JobSettings.of");
+        }
         props.putIfAbsent("compression.type", "lz4");
         // A dead letter is its input record plus an envelope of a few KiB: it must fit in one request, or the
         // sink fails on it and the job restarts forever on the same record.
         props.putIfAbsent("max.request.size", Integer.toString(Math.max(1 << 20,
                 conf.get(KafkaOptions.INPUT_MAX_BYTES) + DeadLetters.ENVELOPE_BYTES)));
-        KafkaOptions.Guarantee g = conf.get(KafkaOptions.DELIVERY_GUARANTEE);
         return KafkaSink.<OutboundRecord>builder()
                 .setBootstrapServers(bootstrapServers(conf))
                 .setKafkaProducerConfig(props)
                 .setDeliveryGuarantee(g == KafkaOptions.Guarantee.EXACTLY_ONCE
                         ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
-                .setTransactionalIdPrefix(conf.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX))
+                .setTransactionalIdPrefix(resolved(conf, KafkaOptions.TRANSACTIONAL_ID_PREFIX))
                 .setRecordSerializer(new OutboundSerializer(conf.get(KafkaOptions.OUTPUT_TOPIC),
                         conf.get(KafkaOptions.DEAD_LETTER_TOPIC), conf.get(KafkaOptions.DRIFT_TOPIC)))
                 .build();
@@ -79,6 +82,12 @@ public final class KafkaIo {
             p.setProperty(e.getKey(), e.getValue());
         }
         return p;
+    }
+
+    /** A per-job value that the job's settings derive when it is not set (JobSettings.of). */
+    static String resolved(ReadableConfig conf, org.apache.flink.configuration.ConfigOption<String> option) {
+        return conf.getOptional(option).orElseThrow(() -> new IllegalStateException("This is a bug: " + option.key()
+                + " was neither set nor derived; build the job through JobSettings.of"));
     }
 
     public static String bootstrapServers(ReadableConfig conf) {

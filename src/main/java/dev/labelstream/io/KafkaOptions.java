@@ -62,9 +62,11 @@ public final class KafkaOptions {
 
     public static final ConfigOption<String> GROUP_ID = key("kafka.group-id")
             .stringType()
-            .defaultValue("labelstream")
+            .noDefaultValue()
             .withDescription("Consumer group id. Offsets are kept in Flink checkpoints and committed to this group"
-                    + " for monitoring (consumer lag).");
+                    + " for monitoring (consumer lag), and a job started without a checkpoint resumes from them."
+                    + " Default: <job.name>.<input topic>.<output topic>, unique per job. Earlier versions defaulted"
+                    + " to 'labelstream': set that explicitly to keep an existing deployment's offsets.");
 
     public static final ConfigOption<StartingOffsets> STARTING_OFFSETS = key("kafka.starting-offsets")
             .enumType(StartingOffsets.class)
@@ -80,8 +82,11 @@ public final class KafkaOptions {
 
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = key("kafka.transactional-id-prefix")
             .stringType()
-            .defaultValue("labelstream")
-            .withDescription("Prefix of the sink's transactional ids; must be unique per job on a cluster.");
+            .noDefaultValue()
+            .withDescription("Prefix of the sink's transactional ids (<prefix>-<subtask>-<checkpoint>); must be unique"
+                    + " per job on a Kafka cluster, or two jobs fence each other's producers. Default:"
+                    + " <job.name>.<input topic>.<output topic>. The job's Kafka user needs WRITE and DESCRIBE on"
+                    + " transactional ids with this prefix.");
 
     public static final ConfigOption<Map<String, String>> PROPERTIES = key("kafka.properties")
             .mapType()

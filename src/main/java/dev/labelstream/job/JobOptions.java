@@ -22,7 +22,8 @@ public final class JobOptions {
     public static final ConfigOption<String> JOB_NAME = key("job.name")
             .stringType()
             .defaultValue("labelstream")
-            .withDescription("Flink job name.");
+            .withDescription("Flink job name. Also names the default consumer group and transactional-id prefix"
+                    + " (<job.name>.<input topic>.<output topic>), so give each job on a cluster its own.");
 
     public static final ConfigOption<Integer> PARALLELISM = key("job.parallelism")
             .intType()
@@ -35,6 +36,14 @@ public final class JobOptions {
             .defaultValue(Duration.ofSeconds(10))
             .withDescription("Checkpoint interval. Exactly-once outputs become visible to read_committed"
                     + " consumers when the checkpoint completes, so this bounds end-to-end latency.");
+
+    public static final ConfigOption<Duration> CHECKPOINT_TIMEOUT = key("job.checkpoint-timeout")
+            .durationType()
+            .defaultValue(Duration.ofMinutes(5))
+            .withDescription("A checkpoint not complete after this long is aborted. With EXACTLY_ONCE, the producers'"
+                    + " transaction.timeout.ms is derived from job.checkpoint-interval + this + the restart delay"
+                    + " (x 1.5) and must stay within the brokers' transaction.max.timeout.ms (15 min by default):"
+                    + " the pre-flight checks it.");
 
     public static final ConfigOption<Integer> ASYNC_CAPACITY = key("async.capacity")
             .intType()

@@ -1,6 +1,5 @@
 package dev.labelstream.job;
 
-import dev.labelstream.config.Options;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.batching.MicroBatcher;
 import dev.labelstream.batching.TokenEstimator;
@@ -51,12 +50,20 @@ public final class LabelstreamJob {
     private LabelstreamJob() {}
 
     /** Adds the topology to {@code env}, configured by {@code conf}. */
-    public static void build(StreamExecutionEnvironment env, Configuration conf) {
-        Options.validate(conf);
-        env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
+    public static void build(StreamExecutionEnvironment env, Configuration options) {
+        JobSettings settings = JobSettings.of(options);
+        build(env, settings);
+    }
+
+    /** Adds the topology to {@code env}, from settings already checked. */
+    public static void build(StreamExecutionEnvironment env, JobSettings settings) {
+        Configuration conf = settings.configuration();
+        env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
+        // Set, not left to Flink's default (10 min): the transaction timeout is derived from it.
+        env.getCheckpointConfig().setCheckpointTimeout(settings.checkpointTimeout().toMillis());
         conf.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
 
-        DriftSettings drift = DriftSettings.of(conf);
+        DriftSettings drift = settings.drift();
         DataStream<SourceRecord> records = env
                 .fromSource(KafkaIo.source(conf), watermarks(drift), "kafka-source")
                 .uid("kafka-source");
@@ -66,9 +73,8 @@ public final class LabelstreamJob {
                 .uid("decode");
         DataStream<OutboundRecord> rejected = events.getSideOutput(DecodeFunction.DEAD_LETTERS);
 
-        int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(512);
         SingleOutputStreamOperator<List<InputEvent>> batches = MicroBatcher.apply(events,
-                BatchingSettings.fromConfig(conf), tokenEstimator(maxLength));
+                settings.batching(), tokenEstimator(settings.maxLength()));
         batches.uid("micro-batch");
 
         ClassifyBatchFunction classify = new ClassifyBatchFunction(conf);
@@ -148,8 +154,13 @@ public final class LabelstreamJob {
 
     /** Runs the job and blocks until it ends (it runs until cancelled: the source is unbounded). */
     public static void run(Configuration conf) throws Exception {
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        build(env, conf);
-        env.execute(conf.get(JobOptions.JOB_NAME));
+        run(JobSettings.of(conf));
+    }
+
+    /** {@link #run(Configuration)} with settings already checked. */
+    public static void run(JobSettings settings) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(settings.configuration());
+        build(env, settings);
+        env.execute(settings.configuration().get(JobOptions.JOB_NAME));
     }
 }

@@ -1,0 +1,449 @@
+package dev.labelstream.job;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.labelstream.batching.BatchingOptions;
+import dev.labelstream.batching.BatchingSettings;
+import dev.labelstream.drift.DriftOptions;
+import dev.labelstream.drift.DriftSettings;
+import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.inference.InvalidModelBundleException;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.io.DeadLetters;
+import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.moderation.Thresholds;
+import java.io.IOException;
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.flink.configuration.ConfigOption;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.MemorySize;
+import org.apache.flink.configuration.RestartStrategyOptions;
+
+/**
+ * Every option of the job, checked in one pass before anything is submitted, and the values derived from them.
+ *
+ * <p>Contract: {@link #of} either returns settings from which the job graph builds and whose operators open for
+ * any reason the options can show, or throws an {@link IllegalArgumentException} whose message names the key
+ * (or topic, or file) and what it accepts. {@code labelstream run}, {@code demo} and {@code bench} (through
+ * {@code config.Options.validate}) and {@link LabelstreamJob#build} all call it, so a configuration that would
+ * only fail in {@code open()} on a TaskManager (and then again on every restart) fails here, on the client,
+ * within seconds.
+ *
+ * <p>It also owns the per-job defaults that must not be shared by two jobs on one cluster or broker: the
+ * consumer group and the transactional-id prefix (derived from {@code job.name} and the topics), and the
+ * producer's {@code transaction.timeout.ms} (derived from the checkpoint interval, checkpoint timeout and
+ * restart delay). {@link #configuration()} is the input with those filled in: the job is built from it.
+ */
+public final class JobSettings {
+    /**
+     * The classes whose public static {@link ConfigOption} fields are labelstream's options. One list for the
+     * type pass here, the {@code run --help} table and the reflection test that gives each option a bad value.
+     */
+    public static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, InferenceOptions.class,
+            BatchingOptions.class, JobOptions.class, DriftOptions.class);
+
+    /** Flink refuses checkpoint intervals and timeouts below this (CheckpointConfig's minimum). */
+    static final Duration MINIMAL_CHECKPOINT_TIME = Duration.ofMillis(10);
+    /** The producer setting the transaction timeout is derived for. */
+    public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
+    /** A record (key + value + headers) larger than this cannot be produced to Kafka at all. */
+    static final int LARGEST_INPUT_BYTES = Integer.MAX_VALUE - DeadLetters.ENVELOPE_BYTES;
+
+    /** The input with the derived defaults filled in (group id, transactional-id prefix, transaction timeout). */
+    private final Configuration configuration;
+    private final BatchingSettings batching;
+    private final DriftSettings drift;
+    private final Duration checkpointInterval;
+    private final Duration checkpointTimeout;
+    /** Longest wait between a failure and the restart, as the job's restart strategy is configured. */
+    private final Duration restartDelay;
+    /** The transaction timeout the sink's producers use (EXACTLY_ONCE only). */
+    private final Duration transactionTimeout;
+    /** Largest padded row one model call can hold: the model's effective max length. */
+    private final int maxLength;
+
+    private JobSettings(Configuration configuration, BatchingSettings batching, DriftSettings drift,
+            Duration checkpointInterval, Duration checkpointTimeout, Duration restartDelay,
+            Duration transactionTimeout, int maxLength) {
+        this.configuration = configuration;
+        this.batching = batching;
+        this.drift = drift;
+        this.checkpointInterval = checkpointInterval;
+        this.checkpointTimeout = checkpointTimeout;
+        this.restartDelay = restartDelay;
+        this.transactionTimeout = transactionTimeout;
+        this.maxLength = maxLength;
+    }
+
+    /**
+     * Checks every option of {@code conf} and derives the per-job defaults. Reads the model bundle's metadata
+     * (config.json, labelstream.json; no ONNX session), since the token budget and the thresholds are checked
+     * against it.
+     *
+     * @throws IllegalArgumentException naming the key, topic or file that is wrong and what it accepts
+     */
+    public static JobSettings of(Configuration conf) {
+        checkTypes(conf);
+        checkKafka(conf);
+        checkJob(conf);
+        BatchingSettings batching = BatchingSettings.fromConfig(conf);
+        DriftSettings drift = DriftSettings.of(conf);
+        conf.getOptional(DriftOptions.REFERENCE_PROFILE).ifPresent(p -> {
+            if (!Files.isRegularFile(Path.of(p))) {
+                throw new IllegalArgumentException(DriftOptions.REFERENCE_PROFILE.key() + ": no file " + p
+                        + " (write one with 'labelstream profile', or leave the option unset to use the bundle's)");
+            }
+        });
+        int maxLength = checkInference(conf);
+
+        Duration interval = conf.get(JobOptions.CHECKPOINT_INTERVAL);
+        Duration timeout = conf.get(JobOptions.CHECKPOINT_TIMEOUT);
+        Duration restart = restartDelay(conf);
+        Configuration resolved = new Configuration(conf);
+        String perJob = perJobName(conf);
+        if (conf.getOptional(KafkaOptions.GROUP_ID).isEmpty()) {
+            resolved.set(KafkaOptions.GROUP_ID, perJob);
+        }
+        if (conf.getOptional(KafkaOptions.TRANSACTIONAL_ID_PREFIX).isEmpty()) {
+            resolved.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, perJob);
+        }
+        Duration transactionTimeout = transactionTimeout(conf, resolved, interval.plus(timeout).plus(restart));
+        return new JobSettings(resolved, batching, drift, interval, timeout, restart, transactionTimeout, maxLength);
+    }
+
+    /**
+     * The default consumer group and transactional-id prefix: {@code <job.name>.<input>.<output>}. Two jobs
+     * with different names or topics get different ones, so they neither fence each other's producers nor share
+     * committed offsets.
+     */
+    static String perJobName(Configuration conf) {
+        return conf.get(JobOptions.JOB_NAME) + "." + conf.get(KafkaOptions.INPUT_TOPIC) + "."
+                + conf.get(KafkaOptions.OUTPUT_TOPIC);
+    }
+
+    // ------------------------------------------------------------------------------------------------ types
+
+    /**
+     * Parses every option once, so that a value of the wrong type fails here with a message naming the key and
+     * the values it takes, not in whichever operator reads it first.
+     */
+    private static void checkTypes(Configuration conf) {
+        for (Map.Entry<ConfigOption<?>, Type> e : optionTypes().entrySet()) {
+            ConfigOption<?> o = e.getKey();
+            try {
+                conf.getOptional(o);
+            } catch (IllegalArgumentException ex) {
+                boolean secret = o.key().equals(KafkaOptions.PROPERTIES.key());
+                String value = secret ? "" : " '" + conf.toMap().getOrDefault(o.key(), "") + "'";
+                throw new IllegalArgumentException(o.key() + ":" + value + " is not " + accepted(e.getValue()));
+            }
+        }
+    }
+
+    /** Every option with its value type, from the generic type of its field. */
+    public static Map<ConfigOption<?>, Type> optionTypes() {
+        Map<ConfigOption<?>, Type> out = new LinkedHashMap<>();
+        for (Class<?> c : OPTION_CLASSES) {
+            for (Field f : c.getFields()) {
+                if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())) {
+                    try {
+                        out.put((ConfigOption<?>) f.get(null),
+                                ((ParameterizedType) f.getGenericType()).getActualTypeArguments()[0]);
+                    } catch (IllegalAccessException ex) {
+                        throw new IllegalStateException(ex);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** What a value of {@code type} looks like, for messages. */
+    static String accepted(Type type) {
+        if (type instanceof Class<?> c && c.isEnum()) {
+            return "one of " + Arrays.stream(c.getEnumConstants()).map(String::valueOf).toList();
+        }
+        if (type == Integer.class) {
+            return "a whole number";
+        }
+        if (type == Double.class) {
+            return "a number";
+        }
+        if (type == Boolean.class) {
+            return "true or false";
+        }
+        if (type == Duration.class) {
+            return "a duration such as 500 ms, 30 s or 5 min";
+        }
+        if (type == MemorySize.class) {
+            return "a size such as 512mb or 4gb";
+        }
+        if (type instanceof ParameterizedType p && p.getRawType() == Map.class) {
+            return "a list of key:value pairs separated by commas (or one key each, <option>.<name>=<value>)";
+        }
+        return "a valid value";
+    }
+
+    // ------------------------------------------------------------------------------------------------ kafka
+
+    private static void checkKafka(Configuration conf) {
+        String bootstrap = conf.getOptional(KafkaOptions.BOOTSTRAP_SERVERS).orElseThrow(() ->
+                new IllegalArgumentException(KafkaOptions.BOOTSTRAP_SERVERS.key() + " is not set: give the Kafka"
+                        + " brokers as host:port[,host:port] in the YAML file or with --set"));
+        // host:port itself is checked by the Kafka client in the pre-flight (a value may still be a placeholder).
+        if (bootstrap.isBlank() || Arrays.stream(bootstrap.split(",", -1)).anyMatch(String::isBlank)) {
+            throw new IllegalArgumentException(KafkaOptions.BOOTSTRAP_SERVERS.key() + ": '" + bootstrap + "' has an"
+                    + " empty entry; give the Kafka brokers as host:port[,host:port]");
+        }
+        ConfigOption<String> input = KafkaOptions.INPUT_TOPIC;
+        for (ConfigOption<String> topic : List.of(input, KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC,
+                KafkaOptions.DRIFT_TOPIC)) {
+            String name = conf.get(topic);
+            if (name.isBlank() || !name.matches("[A-Za-z0-9._-]{1,249}")) {
+                throw new IllegalArgumentException(topic.key() + ": '" + name + "' is not a Kafka topic name (1 to"
+                        + " 249 of the characters a-z A-Z 0-9 . _ -)");
+            }
+            if (topic != input && name.equals(conf.get(input))) {
+                throw new IllegalArgumentException(input.key() + " and " + topic.key() + " are the same topic ("
+                        + name + "): the job would read what it writes and loop forever; give "
+                        + topic.key() + " a topic of its own");
+            }
+        }
+        for (ConfigOption<String> id : List.of(KafkaOptions.GROUP_ID, KafkaOptions.TRANSACTIONAL_ID_PREFIX)) {
+            if (conf.getOptional(id).map(String::isBlank).orElse(false)) {
+                throw new IllegalArgumentException(id.key() + " is blank: leave it unset for the per-job default"
+                        + " (<job.name>.<input topic>.<output topic>) or give a name");
+            }
+        }
+        int maxBytes = conf.get(KafkaOptions.INPUT_MAX_BYTES);
+        if (maxBytes < 1 || maxBytes > LARGEST_INPUT_BYTES) {
+            throw new IllegalArgumentException(KafkaOptions.INPUT_MAX_BYTES.key() + " must be in 1.."
+                    + LARGEST_INPUT_BYTES + " bytes, got " + maxBytes);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ job
+
+    private static void checkJob(Configuration conf) {
+        if (conf.get(JobOptions.JOB_NAME).isBlank()) {
+            throw new IllegalArgumentException(JobOptions.JOB_NAME.key() + " is blank: give the job a name (it names"
+                    + " the default consumer group and transactional ids too)");
+        }
+        conf.getOptional(JobOptions.PARALLELISM).ifPresent(p -> atLeast(JobOptions.PARALLELISM, p, 1));
+        for (ConfigOption<Duration> d : List.of(JobOptions.CHECKPOINT_INTERVAL, JobOptions.CHECKPOINT_TIMEOUT)) {
+            if (conf.get(d).compareTo(MINIMAL_CHECKPOINT_TIME) < 0) {
+                throw new IllegalArgumentException(d.key() + " must be at least " + MINIMAL_CHECKPOINT_TIME.toMillis()
+                        + " ms (Flink's minimum), got " + conf.get(d));
+            }
+        }
+        atLeast(JobOptions.ASYNC_CAPACITY, conf.get(JobOptions.ASYNC_CAPACITY), 1);
+        atLeast(JobOptions.ASYNC_THREADS, conf.get(JobOptions.ASYNC_THREADS), 1);
+        int retries = conf.get(JobOptions.ASYNC_MAX_RETRIES);
+        // The operator's timeout doubles the backoff per retry: beyond 20 retries it is days, and the shift overflows.
+        if (retries < 0 || retries > 20) {
+            throw new IllegalArgumentException(JobOptions.ASYNC_MAX_RETRIES.key() + " must be in 0..20, got " + retries);
+        }
+        if (conf.get(JobOptions.ASYNC_TIMEOUT).isNegative() || conf.get(JobOptions.ASYNC_TIMEOUT).isZero()) {
+            throw new IllegalArgumentException(JobOptions.ASYNC_TIMEOUT.key() + " must be positive, got "
+                    + conf.get(JobOptions.ASYNC_TIMEOUT));
+        }
+        if (conf.get(JobOptions.ASYNC_RETRY_BACKOFF).isNegative()) {
+            throw new IllegalArgumentException(JobOptions.ASYNC_RETRY_BACKOFF.key() + " must be 0 ms or more, got "
+                    + conf.get(JobOptions.ASYNC_RETRY_BACKOFF));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ inference
+
+    /**
+     * The inference and policy options, checked against the bundle as BatchClassifier.open, SubBatchPlan and
+     * ClassifyBatchFunction.policy check them when the operator opens. Returns the effective max length.
+     */
+    // TODO(h-core merge): call InferenceSettings.of and the policy settings builder instead of repeating their checks
+    private static int checkInference(Configuration conf) {
+        ModelBundle bundle;
+        try {
+            bundle = ModelBundle.load(conf);
+        } catch (InvalidModelBundleException | java.io.UncheckedIOException e) {
+            throw new IllegalArgumentException(InferenceOptions.MODEL_DIR.key() + ": " + e.getMessage(), e);
+        }
+        int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
+        if (maxLength < 8) {
+            throw new IllegalArgumentException(InferenceOptions.MAX_LENGTH.key() + " must be >= 8, got " + maxLength);
+        }
+        // A sequence of max length is padded to at most max length (SubBatchPlan.paddedLength): the largest row.
+        int budget = conf.get(InferenceOptions.TOKEN_BUDGET);
+        if (budget < maxLength) {
+            throw new IllegalArgumentException(InferenceOptions.TOKEN_BUDGET.key() + " is " + budget
+                    + " tokens, less than one sequence of the model's max length (" + maxLength
+                    + "): raise it to at least " + maxLength + " or lower " + InferenceOptions.MAX_LENGTH.key() + ".");
+        }
+        atLeast(InferenceOptions.MAX_SUB_BATCH, conf.get(InferenceOptions.MAX_SUB_BATCH), 1);
+        double efficiency = conf.get(InferenceOptions.MIN_PADDING_EFFICIENCY);
+        if (!(efficiency >= 0 && efficiency <= 1)) {
+            throw new IllegalArgumentException(InferenceOptions.MIN_PADDING_EFFICIENCY.key() + " must be in [0, 1],"
+                    + " got " + efficiency);
+        }
+        atLeast(InferenceOptions.INTRA_OP_THREADS, conf.get(InferenceOptions.INTRA_OP_THREADS), 0);
+        atLeast(InferenceOptions.CUDA_DEVICE, conf.get(InferenceOptions.CUDA_DEVICE), 0);
+        conf.getOptional(InferenceOptions.CUDA_MEMORY_LIMIT).ifPresent(m -> {
+            if (m.getBytes() < 1) {
+                throw new IllegalArgumentException(InferenceOptions.CUDA_MEMORY_LIMIT.key() + " must be more than 0"
+                        + " bytes (leave it unset for no limit)");
+            }
+        });
+        if (conf.getOptional(JobOptions.THRESHOLDS).isPresent()) {
+            String version = conf.getOptional(JobOptions.POLICY_VERSION).orElseThrow(() ->
+                    new IllegalArgumentException(JobOptions.POLICY_VERSION.key() + " must be set with "
+                            + JobOptions.THRESHOLDS.key() + ": every decision records the version of the thresholds"
+                            + " that made it"));
+            if (version.isBlank()) {
+                throw new IllegalArgumentException(JobOptions.POLICY_VERSION.key() + " is blank: give the version of"
+                        + " the thresholds in " + JobOptions.THRESHOLDS.key());
+            }
+            try {
+                Thresholds.parse(new ObjectMapper().readTree(conf.get(JobOptions.THRESHOLDS)), bundle.labels());
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IllegalArgumentException(JobOptions.THRESHOLDS.key() + ": " + e.getMessage()
+                        + " (expected e.g. {\"spam\": {\"review\": 0.5, \"block\": 0.9}}, scores in [0, 1], review <="
+                        + " block, labels " + bundle.labels() + ")", e);
+            }
+        }
+        return maxLength;
+    }
+
+    // ------------------------------------------------------------------------------------------------ timeouts
+
+    /**
+     * The longest wait between a failure and the restart, as the restart strategy in {@code conf} is set (Flink's
+     * default for a checkpointed job is exponential-delay, whose longest wait is its max backoff). A strategy set
+     * only in the cluster's own configuration is not seen here: set it in the job's options too.
+     */
+    static Duration restartDelay(Configuration conf) {
+        String type = conf.getOptional(RestartStrategyOptions.RESTART_STRATEGY).orElse("exponential-delay")
+                .toLowerCase(Locale.ROOT);
+        return switch (type) {
+            case "none", "off", "disable" -> Duration.ZERO;
+            case "fixed-delay", "fixeddelay" -> conf.get(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY);
+            case "failure-rate", "failurerate" -> conf.get(RestartStrategyOptions.RESTART_STRATEGY_FAILURE_RATE_DELAY);
+            default -> conf.get(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF);
+        };
+    }
+
+    /**
+     * With EXACTLY_ONCE, a transaction opened after one checkpoint is committed after the next completes, which
+     * can take the interval, the checkpoint timeout and, after a failure between the two, the restart delay. The
+     * broker aborts a transaction older than {@code transaction.timeout.ms}, and that checkpoint's output is
+     * lost: the timeout must cover all three. Default: that sum x 1.5, rounded up to a second.
+     */
+    private static Duration transactionTimeout(Configuration conf, Configuration resolved, Duration needed) {
+        String key = KafkaOptions.PROPERTIES.key() + "." + TRANSACTION_TIMEOUT_MS;
+        Map<String, String> props = conf.get(KafkaOptions.PROPERTIES);
+        String given = props.get(TRANSACTION_TIMEOUT_MS);
+        if (given == null) {
+            long ms = (needed.toMillis() * 3 / 2 + 999) / 1000 * 1000;
+            if (conf.containsKey(KafkaOptions.PROPERTIES.key())) {
+                // given as one map value: keep it one value (a second form would shadow it)
+                Map<String, String> merged = new LinkedHashMap<>(props);
+                merged.put(TRANSACTION_TIMEOUT_MS, Long.toString(ms));
+                resolved.set(KafkaOptions.PROPERTIES, merged);
+            } else {
+                resolved.setString(key, Long.toString(ms));
+            }
+            return Duration.ofMillis(ms);
+        }
+        long ms;
+        try {
+            ms = Long.parseLong(given.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(key + ": '" + given + "' is not a whole number of milliseconds");
+        }
+        if (conf.get(KafkaOptions.DELIVERY_GUARANTEE) == KafkaOptions.Guarantee.EXACTLY_ONCE
+                && ms < needed.toMillis()) {
+            throw new IllegalArgumentException(key + " is " + ms + " ms, less than " + JobOptions.CHECKPOINT_INTERVAL
+                    .key() + " + " + JobOptions.CHECKPOINT_TIMEOUT.key() + " + the restart delay (" + needed.toMillis()
+                    + " ms): the broker could abort a transaction before its checkpoint commits it, losing that"
+                    + " checkpoint's output. Raise it (or leave it unset for the derived default), or lower "
+                    + JobOptions.CHECKPOINT_TIMEOUT.key() + ".");
+        }
+        return Duration.ofMillis(ms);
+    }
+
+    private static void atLeast(ConfigOption<Integer> option, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException(option.key() + " must be >= " + min + ", got " + value);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ values
+
+    /** The input configuration with the derived defaults filled in: what the job is built from. */
+    public Configuration configuration() {
+        return configuration;
+    }
+
+    public BatchingSettings batching() {
+        return batching;
+    }
+
+    public DriftSettings drift() {
+        return drift;
+    }
+
+    public Duration checkpointInterval() {
+        return checkpointInterval;
+    }
+
+    public Duration checkpointTimeout() {
+        return checkpointTimeout;
+    }
+
+    public Duration restartDelay() {
+        return restartDelay;
+    }
+
+    /** The producers' transaction.timeout.ms (used with EXACTLY_ONCE). */
+    public Duration transactionTimeout() {
+        return transactionTimeout;
+    }
+
+    /** The model's effective max length (the bundle's, or inference.max-length). */
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** The consumer group the source commits to. */
+    public String groupId() {
+        return configuration.get(KafkaOptions.GROUP_ID);
+    }
+
+    /** The prefix of the sink's transactional ids. */
+    public String transactionalIdPrefix() {
+        return configuration.get(KafkaOptions.TRANSACTIONAL_ID_PREFIX);
+    }
+
+    /**
+     * Every topic the job writes, with the option that names it: output and dead letters, and the drift topic
+     * when drift is on. Two options may name one topic; the first keeps it.
+     */
+    public Map<String, String> writtenTopics() {
+        Map<String, String> out = new LinkedHashMap<>();
+        List<ConfigOption<String>> options = drift.enabled()
+                ? List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC)
+                : List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC);
+        for (ConfigOption<String> o : options) {
+            out.putIfAbsent(configuration.get(o), o.key());
+        }
+        return out;
+    }
+}
