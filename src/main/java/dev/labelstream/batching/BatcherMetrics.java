@@ -12,7 +12,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 /** The per-batch metrics of {@link MicroBatcher}, registered in its operator metric group. */
 final class BatcherMetrics {
     static final String BATCHES_FLUSHED = "batchesFlushed";
-    static final String BATCH_SIZE = "batchSize";
+    static final String BATCH_SIZE = dev.labelstream.metrics.Metrics.BATCH_SIZE;
     static final String BATCH_ESTIMATED_TOKENS = "batchEstimatedTokens";
     static final String BATCH_QUEUE_TIME_MS = "batchQueueTimeMs";
     static final String BUFFERED_RECORDS = "bufferedRecords";

@@ -11,6 +11,8 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  */
 public final class Metrics {
     public static final String GROUP = "labelstream";
+    /** Records per micro-batch: the DataStream job's batcher and the SQL provider's async function report it. */
+    public static final String BATCH_SIZE = "batchSize";
     /** Histograms keep the last this many values: enough for stable percentiles, bounded memory. */
     static final int HISTOGRAM_WINDOW = 1024;
 
