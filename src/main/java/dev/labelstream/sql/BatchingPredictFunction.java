@@ -43,10 +43,12 @@ import org.slf4j.LoggerFactory;
  * INFERENCE_TIMEOUT} first. Nothing here is state: Flink's async operator checkpoints the rows in flight and
  * replays them on recovery.
  *
+ * <p>Public only because the planner's generated code instantiates it; created by the provider alone.
+ *
  * <p>Metrics ({@code labelstream} group, names shared with the DataStream job): batchSize, batchesFlushed,
  * batchQueueTimeMs, inferenceLatencyMs, recordsOut, unclassified per {@code reason}, batchRetries.
  */
-final class BatchingPredictFunction extends AsyncPredictFunction {
+public final class BatchingPredictFunction extends AsyncPredictFunction {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(BatchingPredictFunction.class);
 

@@ -18,8 +18,10 @@ import org.apache.flink.table.functions.PredictFunction;
  * ML_PREDICT's synchronous function ({@code 'async' = 'false'}): one row per model call on the task thread, so
  * batch size 1 and no overlap; the same attempts and error columns as {@link BatchingPredictFunction}. There is
  * no Flink timeout on this path; each attempt is still bounded by {@code async.timeout}.
+ *
+ * <p>Public only because the planner's generated code instantiates it; created by the provider alone.
  */
-final class SinglePredictFunction extends PredictFunction {
+public final class SinglePredictFunction extends PredictFunction {
     private static final long serialVersionUID = 1L;
 
     /** The model as planned. */

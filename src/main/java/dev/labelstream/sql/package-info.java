@@ -12,6 +12,7 @@
  * into the core goes through one adapter, {@code SqlClassifier}, so the SQL path classifies exactly as the
  * DataStream job does. It may import the core and the option classes of other packages; nothing imports it.
  * Public API: the factory (for the service loader), {@link dev.labelstream.sql.SqlOptions} and {@link
- * dev.labelstream.sql.SqlBenchmark}.
+ * dev.labelstream.sql.SqlBenchmark}; the two predict functions are public only because the planner's generated
+ * code must reach them.
  */
 package dev.labelstream.sql;
