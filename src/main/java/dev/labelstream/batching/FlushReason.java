@@ -13,7 +13,9 @@ enum FlushReason {
     /** A watermark is about to pass the operator. */
     WATERMARK("flushesOnWatermark"),
     /** The input ended (or the job stops with drain). */
-    END_OF_INPUT("flushesOnEndOfInput");
+    END_OF_INPUT("flushesOnEndOfInput"),
+    /** A control input (a new policy) changes what decides the records after it. */
+    CONTROL("flushesOnControl");
 
     /** Name of the counter of flushes for this reason, in the operator's metric group. */
     final String metricName;
