@@ -225,7 +225,7 @@ public record PolicyDocument(String id, long version, String versionName, Map<St
             if (e.getKey().isEmpty()) {
                 throw new IllegalArgumentException(path + ": an empty " + what + " name");
             }
-            out.put(e.getKey(), rules(e.getValue(), path + "." + pathKey(e.getKey())));
+            out.put(e.getKey(), rules(e.getValue(), child(path, e.getKey())));
         }
         return out;
     }
@@ -238,7 +238,7 @@ public record PolicyDocument(String id, long version, String versionName, Map<St
         Map<String, Rule> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            String p = path + "." + pathKey(e.getKey());
+            String p = child(path, e.getKey());
             JsonNode t = e.getValue();
             if (!t.isObject()) {
                 throw new IllegalArgumentException(p + ": an object {\"review\": score, \"block\": score}");
@@ -279,9 +279,10 @@ public record PolicyDocument(String id, long version, String versionName, Map<St
         return out;
     }
 
-    /** A JSON path segment: plain names as they are, anything else quoted. */
-    private static String pathKey(String key) {
-        return key.matches("[A-Za-z_][A-Za-z0-9_]*") ? key : "[\"" + key.replace("\"", "\\\"") + "\"]";
+    /** The JSON path of a member: {@code $.a.b} for plain names, {@code $.a["b c"]} for anything else. */
+    private static String child(String path, String key) {
+        return key.matches("[A-Za-z_][A-Za-z0-9_]*") ? path + "." + key
+                : path + "[\"" + key.replace("\"", "\\\"") + "\"]";
     }
 
     /**
@@ -292,17 +293,17 @@ public record PolicyDocument(String id, long version, String versionName, Map<St
     public void checkFits(List<String> labels) throws PolicyRejectedException {
         checkLabels(rules, "$.rules", labels);
         for (Map.Entry<String, Map<String, Rule>> e : tenants.entrySet()) {
-            checkLabels(e.getValue(), "$.tenants." + pathKey(e.getKey()), labels);
+            checkLabels(e.getValue(), child("$.tenants", e.getKey()), labels);
         }
         for (Map.Entry<String, Map<String, Rule>> e : topics.entrySet()) {
-            checkLabels(e.getValue(), "$.topics." + pathKey(e.getKey()), labels);
+            checkLabels(e.getValue(), child("$.topics", e.getKey()), labels);
         }
     }
 
     private void checkLabels(Map<String, Rule> r, String path, List<String> labels) throws PolicyRejectedException {
         for (String label : r.keySet()) {
             if (!labels.contains(label)) {
-                throw new PolicyRejectedException(id, version, path + "." + pathKey(label) + ": label \"" + label
+                throw new PolicyRejectedException(id, version, child(path, label) + ": label \"" + label
                         + "\" is not one of the model's labels " + labels);
             }
         }
