@@ -14,7 +14,7 @@ final class PolicyGate implements Serializable {
 
     /** The policy id this job follows ({@code moderation.policy-id}). */
     private final String policyId;
-    /** The model's labels, in score order: every label a policy names must be one. */
+    /** The model's labels, in score order: every label a policy names must be one; null: not checked. */
     private final List<String> labels;
 
     PolicyGate(String policyId, List<String> labels) {
@@ -22,7 +22,7 @@ final class PolicyGate implements Serializable {
             throw new IllegalArgumentException(PolicyOptions.POLICY_ID.key() + " must name the policy to follow");
         }
         this.policyId = policyId;
-        this.labels = List.copyOf(labels);
+        this.labels = labels == null ? null : List.copyOf(labels);
     }
 
     String policyId() {
@@ -79,7 +79,9 @@ final class PolicyGate implements Serializable {
                             + policyId + "\"");
         }
         try {
-            doc.checkFits(labels);
+            if (labels != null) {
+                doc.checkFits(labels);
+            }
         } catch (PolicyRejectedException e) {
             return new Reject(doc.id(), doc.version(), e.getMessage());
         }

@@ -105,7 +105,7 @@ public final class PolicyTopic {
 
     /**
      * Reads {@code topic} from the beginning to its current end and returns the newest version of {@code policyId}
-     * that parses and fits {@code labels}; invalid versions are logged and skipped. For {@code run}'s fresh start:
+     * that parses and fits {@code labels} (null: any labels); invalid versions are logged and skipped. For {@code run}'s fresh start:
      * the job then starts with it instead of the bundle's thresholds.
      *
      * @param consumerProperties bootstrap.servers and security settings; deserializers, group and commits are
