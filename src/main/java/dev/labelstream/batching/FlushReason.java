@@ -15,7 +15,9 @@ enum FlushReason {
     /** A watermark is about to pass the operator. */
     WATERMARK(Metrics.FLUSHES_ON_WATERMARK),
     /** The input ended (or the job stops with drain). */
-    END_OF_INPUT(Metrics.FLUSHES_ON_END_OF_INPUT);
+    END_OF_INPUT(Metrics.FLUSHES_ON_END_OF_INPUT),
+    /** A control input (a new policy) changes what decides the records after it. */
+    CONTROL(Metrics.FLUSHES_ON_CONTROL);
 
     /** Name of the counter of flushes for this reason, in the operator's metric group. */
     final String metricName;

@@ -96,6 +96,11 @@ public final class Metrics {
     public static final String FLUSHES_ON_BARRIER = "flushesOnBarrier";
     public static final String FLUSHES_ON_WATERMARK = "flushesOnWatermark";
     public static final String FLUSHES_ON_END_OF_INPUT = "flushesOnEndOfInput";
+    public static final String FLUSHES_ON_CONTROL = "flushesOnControl";
+    /** Policy documents accepted and rejected by the policy-aware batcher, and the version in force. */
+    public static final String POLICY_ACCEPTED = "policyAccepted";
+    public static final String POLICY_REJECTED = "policyRejected";
+    public static final String POLICY_VERSION = "policyVersion";
     /** Histogram: records per batch. */
     public static final String BATCH_SIZE = "batchSize";
     /** Histogram: estimated tokens per batch. */

@@ -1,0 +1,220 @@
+package dev.labelstream.cli;
+
+import dev.labelstream.avro.ModerationAction;
+import dev.labelstream.config.ModelArgs;
+import dev.labelstream.demo.DemoData;
+import dev.labelstream.inference.BatchClassifier;
+import dev.labelstream.inference.Classification;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.inference.TextInput;
+import dev.labelstream.policy.PolicyDocument;
+import dev.labelstream.policy.PolicyRejectedException;
+import dev.labelstream.policy.PolicyTopic;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code labelstream policy validate | publish}: check a policy document against a model and see what it would
+ * change before it goes live, then publish it to the policy topic (docs/policy.md). Exit codes: 0 done, 1 the
+ * policy was rejected (the reason names the JSON path), 2 bad arguments (picocli).
+ */
+@Command(name = "policy", mixinStandardHelpOptions = true,
+        description = "Check and publish moderation policy documents (docs/policy.md).",
+        subcommands = {PolicyCommand.Validate.class, PolicyCommand.Publish.class})
+final class PolicyCommand implements Runnable {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    static PolicyDocument read(Path file, PrintWriter err) throws Exception {
+        try {
+            return PolicyDocument.parse(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (PolicyRejectedException e) {
+            err.println(file + ": rejected: " + e.getMessage());
+            return null;
+        }
+    }
+
+    @Command(name = "validate", mixinStandardHelpOptions = true,
+            description = {"Check a policy against a model bundle (labels, thresholds) and print how its"
+                    + " decisions on a sample corpus differ from the bundle's built-in thresholds.",
+                    "Example: labelstream policy validate stricter.json --tenant acme"})
+    static final class Validate implements Callable<Integer> {
+        @Parameters(paramLabel = "FILE", description = "The policy document (JSON).")
+        Path file;
+
+        @Mixin
+        ModelArgs modelArgs;
+
+        @Option(names = "--corpus", paramLabel = "FILE",
+                description = "Texts to compare on, one per line. Default: the demo's real messages.")
+        Path corpus;
+
+        @Option(names = "--tenant", paramLabel = "NAME", description = "Decide as for this tenant's records.")
+        String tenant;
+
+        @Option(names = "--topic", paramLabel = "NAME", description = "Decide as for this input topic's records.")
+        String topic;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            PolicyDocument policy = read(file, err);
+            if (policy == null) {
+                return 1;
+            }
+            ModelBundle bundle = ModelBundle.load(modelArgs.modelDir());
+            try {
+                policy.checkFits(bundle.labels());
+            } catch (PolicyRejectedException e) {
+                err.println(file + ": rejected for model " + bundle.name() + ": " + e.getMessage());
+                return 1;
+            }
+            out.printf("%s: %s fits model %s %s (labels %s)%n", file, policy, bundle.name(), bundle.version(),
+                    bundle.labels());
+            if (policy.failurePolicy() != null) {
+                out.printf("failure policy %s (overrides classification.failure-policy)%n", policy.failurePolicy());
+            }
+            List<String> texts = corpus != null
+                    ? Files.readAllLines(corpus, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList()
+                    : DemoData.messages().stream().map(DemoData.Message::text).toList();
+            PolicyDocument builtIn = PolicyDocument.builtIn(policy.id(), bundle.thresholds(), bundle.policyVersion());
+            Map<ModerationAction, Map<ModerationAction, Integer>> moves = new EnumMap<>(ModerationAction.class);
+            try (BatchClassifier classifier = BatchClassifier.open(bundle, modelArgs.toConfiguration())) {
+                for (int from = 0; from < texts.size(); from += 32) {
+                    List<TextInput> inputs = new ArrayList<>();
+                    for (String t : texts.subList(from, Math.min(texts.size(), from + 32))) {
+                        inputs.add(new TextInput(t, null));
+                    }
+                    for (Classification c : classifier.classify(inputs).results()) {
+                        ModerationAction before = builtIn.decide(c.scores(), bundle.labels(), tenant, topic).action();
+                        ModerationAction after = policy.decide(c.scores(), bundle.labels(), tenant, topic).action();
+                        moves.computeIfAbsent(before, k -> new EnumMap<>(ModerationAction.class))
+                                .merge(after, 1, Integer::sum);
+                    }
+                }
+            }
+            out.printf("%d texts (%s), built-in thresholds (%s) -> %s%s%s:%n", texts.size(),
+                    corpus != null ? corpus : "the demo's messages", bundle.policyVersion(), policy,
+                    tenant != null ? ", tenant " + tenant : "", topic != null ? ", topic " + topic : "");
+            int changed = 0;
+            for (ModerationAction before : ModerationAction.values()) {
+                for (ModerationAction after : ModerationAction.values()) {
+                    int n = moves.getOrDefault(before, Map.of()).getOrDefault(after, 0);
+                    if (n > 0) {
+                        out.printf("  %-6s -> %-6s %6d%s%n", before, after, n, before == after ? "" : "  (changed)");
+                        changed += before == after ? 0 : n;
+                    }
+                }
+            }
+            out.printf("%d of %d decisions change%n", changed, texts.size());
+            out.flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "publish", mixinStandardHelpOptions = true,
+            description = {"Validate a policy and publish it to the policy topic, keyed by its id (so compaction"
+                    + " keeps the newest version of each). Refuses a version not newer than the topic's newest.",
+                    "Example: labelstream policy publish stricter.json --bootstrap-servers localhost:9092"
+                            + " --topic labelstream-policies"})
+    static final class Publish implements Callable<Integer> {
+        @Parameters(paramLabel = "FILE", description = "The policy document (JSON).")
+        Path file;
+
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
+                description = "Kafka brokers.")
+        String bootstrapServers;
+
+        @Option(names = "--topic", required = true, paramLabel = "TOPIC",
+                description = "The policy topic (the jobs' kafka.policy-topic).")
+        String topic;
+
+        @Option(names = "--model", paramLabel = "DIR",
+                description = "Also check the policy's labels against this model bundle.")
+        Path model;
+
+        @Option(names = "--property", paramLabel = "KEY=VALUE",
+                description = "Kafka client property (security settings), repeatable.")
+        Map<String, String> properties = Map.of();
+
+        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
+                description = "How long to wait for Kafka (ISO-8601, default: ${DEFAULT-VALUE}).")
+        Duration timeout;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            PolicyDocument policy = read(file, err);
+            if (policy == null) {
+                return 1;
+            }
+            List<String> labels = null;
+            if (model != null) {
+                labels = ModelBundle.load(model).labels();
+                try {
+                    policy.checkFits(labels);
+                } catch (PolicyRejectedException e) {
+                    err.println(file + ": rejected for " + model + ": " + e.getMessage());
+                    return 1;
+                }
+            }
+            Properties props = new Properties();
+            props.putAll(properties);
+            props.put("bootstrap.servers", bootstrapServers);
+            Optional<PolicyDocument> newest = PolicyTopic.readNewest(props, topic, policy.id(), labels, timeout);
+            if (newest.isPresent() && !policy.isNewerThan(newest.get())) {
+                err.println(file + ": rejected: $.version: " + policy.version() + " is not newer than " + newest.get()
+                        + " on " + topic + ": publish the change with a version above " + newest.get().version());
+                return 1;
+            }
+            props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+            props.put(ProducerConfig.ACKS_CONFIG, "all");
+            props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(timeout.toMillis(), 1000));
+            // delivery.timeout.ms must cover linger.ms + request.timeout.ms, or the producer refuses to start.
+            props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(timeout.toMillis() / 2, 500));
+            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+                // The file's own text, as validated: its description and layout stay readable on the topic.
+                byte[] value = Files.readAllBytes(file);
+                RecordMetadata m = producer.send(new ProducerRecord<>(topic, PolicyTopic.key(policy), value)).get();
+                out.printf("published %s to %s-%d@%d%s%n", policy, m.topic(), m.partition(), m.offset(),
+                        newest.map(n -> " (replaces " + n + ")").orElse(""));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+}
