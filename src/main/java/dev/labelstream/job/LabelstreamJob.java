@@ -9,7 +9,10 @@ import dev.labelstream.drift.DriftMonitor;
 import dev.labelstream.drift.DriftObservation;
 import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.drift.DriftSettings;
+import dev.labelstream.classify.Classifier;
 import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.io.DecodeFunction;
 import dev.labelstream.io.InputEvent;
 import dev.labelstream.io.KafkaIo;
@@ -50,9 +53,14 @@ import org.apache.flink.util.Collector;
 public final class LabelstreamJob {
     private LabelstreamJob() {}
 
-    /** Adds the topology to {@code env}, configured by {@code conf}. */
+    /**
+     * Adds the topology to {@code env}, configured by {@code conf}. Reads the model bundle once, here, to fix the
+     * model in force (name, version, labels) and to check the options that need it before anything is submitted;
+     * every operator that names the model is given that value instead of reading the bundle again.
+     */
     public static void build(StreamExecutionEnvironment env, Configuration conf) {
         Options.validate(conf);
+        ModelIdentity model = Classifier.check(ModelBundle.load(conf), conf);
         env.enableCheckpointing(conf.get(JobOptions.CHECKPOINT_INTERVAL).toMillis(), CheckpointingMode.EXACTLY_ONCE);
         conf.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
 
@@ -71,7 +79,7 @@ public final class LabelstreamJob {
                 BatchingSettings.fromConfig(conf), tokenEstimator(maxLength));
         batches.uid("micro-batch");
 
-        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf);
+        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf, model);
         long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
         int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
         SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
@@ -92,10 +100,10 @@ public final class LabelstreamJob {
                     .name("outcome-observations")
                     .uid("outcome-observations");
             DataStream<DriftObservation> rejectedObserved = rejected
-                    .map(new DeadLetterObservations(conf))
+                    .map(new DeadLetterObservations(model))
                     .name("dead-letter-observations")
                     .uid("dead-letter-observations");
-            outputs = outputs.union(DriftMonitor.reports(observed.union(rejectedObserved), conf));
+            outputs = outputs.union(DriftMonitor.reports(observed.union(rejectedObserved), conf, model));
         }
         outputs
                 .sinkTo(KafkaIo.sink(conf))
