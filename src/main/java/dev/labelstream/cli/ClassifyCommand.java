@@ -1,11 +1,8 @@
 package dev.labelstream.cli;
 
 import dev.labelstream.config.ModelArgs;
-import dev.labelstream.inference.BatchClassifier;
-import dev.labelstream.inference.Classification;
-import dev.labelstream.inference.ModelBundle;
-import dev.labelstream.inference.TextInput;
-import dev.labelstream.moderation.ModerationPolicy;
+import dev.labelstream.classify.Classifier;
+import dev.labelstream.classify.Decision;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -45,12 +42,11 @@ final class ClassifyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        ModelBundle bundle = ModelBundle.load(modelArgs.modelDir());
-        ModerationPolicy policy = new ModerationPolicy(bundle.labels(), bundle.thresholds(), bundle.policyVersion());
-        try (BatchClassifier classifier = BatchClassifier.open(bundle, modelArgs.toConfiguration())) {
-            out.printf("model %s %s on %s%n", bundle.name(), bundle.version(), classifier.provider());
+        try (Classifier classifier = Classifier.open(modelArgs.toConfiguration())) {
+            out.printf("model %s %s on %s%n", classifier.model().name(), classifier.model().version(),
+                    classifier.provider());
             if (!texts.isEmpty()) {
-                print(out, classifier, policy, texts);
+                print(out, classifier, texts);
             } else {
                 BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
                 List<String> chunk = new ArrayList<>();
@@ -59,12 +55,12 @@ final class ClassifyCommand implements Callable<Integer> {
                         chunk.add(line);
                     }
                     if (chunk.size() == batch) {
-                        print(out, classifier, policy, chunk);
+                        print(out, classifier, chunk);
                         chunk.clear();
                     }
                 }
                 if (!chunk.isEmpty()) {
-                    print(out, classifier, policy, chunk);
+                    print(out, classifier, chunk);
                 }
             }
         }
@@ -72,23 +68,24 @@ final class ClassifyCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void print(PrintWriter out, BatchClassifier classifier, ModerationPolicy policy, List<String> batch) {
-        List<TextInput> inputs = new ArrayList<>();
+    private void print(PrintWriter out, Classifier classifier, List<String> batch) {
+        List<Classifier.Request> requests = new ArrayList<>();
         for (String t : batch) {
-            inputs.add(new TextInput(t, pair));
+            requests.add(new Classifier.Request(null, t, pair));
         }
-        List<Classification> results = classifier.classify(inputs).results();
-        List<String> labels = classifier.bundle().labels();
-        for (int i = 0; i < results.size(); i++) {
-            Classification c = results.get(i);
+        List<Decision> decisions = classifier.classify(requests, null).decisions();
+        List<String> labels = classifier.model().labels();
+        for (int i = 0; i < decisions.size(); i++) {
+            Decision d = decisions.get(i);
+            float[] s = d.scores();
             StringBuilder scores = new StringBuilder();
             for (int l = 0; l < labels.size(); l++) {
-                scores.append(String.format(Locale.ROOT, " %s=%.4f", labels.get(l), c.scores()[l]));
+                scores.append(String.format(Locale.ROOT, " %s=%.4f", labels.get(l), s[l]));
             }
             String text = batch.get(i);
             String shown = text.length() > 60 ? text.substring(0, 57) + "..." : text;
-            out.printf(Locale.ROOT, "%-8s %-6s%s%s  \"%s\"%n", labels.get(c.top()),
-                    policy.decide(c.scores()).action(), scores, c.truncated() ? " (truncated)" : "", shown);
+            out.printf(Locale.ROOT, "%-8s %-6s%s%s  \"%s\"%n", d.topLabel(), d.action(), scores,
+                    d.truncated() ? " (truncated)" : "", shown);
         }
     }
 }

@@ -7,6 +7,8 @@ import dev.labelstream.inference.BatchClassifier;
 import dev.labelstream.inference.Classification;
 import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.inference.TextInput;
+import dev.labelstream.moderation.ModerationPolicy;
+import dev.labelstream.moderation.PolicySettings;
 import dev.labelstream.policy.PolicyDocument;
 import dev.labelstream.policy.PolicyRejectedException;
 import dev.labelstream.policy.PolicyTopic;
@@ -106,7 +108,9 @@ final class PolicyCommand implements Runnable {
             List<String> texts = corpus != null
                     ? Files.readAllLines(corpus, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList()
                     : DemoData.messages().stream().map(DemoData.Message::text).toList();
-            PolicyDocument builtIn = PolicyDocument.builtIn(policy.id(), bundle.thresholds(), bundle.policyVersion());
+            ModerationPolicy bundlePolicy = PolicySettings.bundlePolicy(bundle);
+            PolicyDocument builtIn = PolicyDocument.builtIn(policy.id(), bundlePolicy.thresholds(),
+                    bundlePolicy.version());
             Map<ModerationAction, Map<ModerationAction, Integer>> moves = new EnumMap<>(ModerationAction.class);
             try (BatchClassifier classifier = BatchClassifier.open(bundle, modelArgs.toConfiguration())) {
                 for (int from = 0; from < texts.size(); from += 32) {
@@ -123,7 +127,7 @@ final class PolicyCommand implements Runnable {
                 }
             }
             out.printf("%d texts (%s), built-in thresholds (%s) -> %s%s%s:%n", texts.size(),
-                    corpus != null ? corpus : "the demo's messages", bundle.policyVersion(), policy,
+                    corpus != null ? corpus : "the demo's messages", bundlePolicy.version(), policy,
                     tenant != null ? ", tenant " + tenant : "", topic != null ? ", topic " + topic : "");
             int changed = 0;
             for (ModerationAction before : ModerationAction.values()) {

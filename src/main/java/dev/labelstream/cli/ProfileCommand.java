@@ -96,7 +96,7 @@ final class ProfileCommand implements Callable<Integer> {
         if (texts.isEmpty()) {
             throw new IllegalArgumentException(input + ": no texts" + (where.isEmpty() ? "" : " match " + where));
         }
-        ModelBundle bundle = ModelBundle.load(modelArgs.modelDir());
+        ModelBundle bundle = ModelBundle.load(modelArgs.toConfiguration());
         int sampleSize = embeddingSampleSize != null ? embeddingSampleSize
                 : DriftOptions.EMBEDDING_SAMPLE_SIZE.defaultValue();
         ReferenceProfile profile;

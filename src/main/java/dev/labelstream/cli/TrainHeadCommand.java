@@ -42,7 +42,7 @@ final class TrainHeadCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter w = spec.commandLine().getOut();
-        ModelBundle bundle = ModelBundle.load(modelArgs.modelDir());
+        ModelBundle bundle = ModelBundle.load(modelArgs.toConfiguration());
         try (BatchClassifier classifier = BatchClassifier.open(bundle, modelArgs.toConfiguration())) {
             HeadTrainer.Report r = HeadTrainer.train(classifier, corpus, limit, seed, out, System.err);
             w.printf(Locale.ROOT, "train examples %d, accuracy %.4f%n", r.trainExamples(), r.trainAccuracy());

@@ -1,35 +1,26 @@
 package dev.labelstream.drift;
 
-import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.io.OutboundRecord;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.functions.RichMapFunction;
-import org.apache.flink.configuration.Configuration;
+import java.util.Objects;
+import org.apache.flink.api.common.functions.MapFunction;
 
 /**
  * The decoder's dead letters as drift observations, so that the dead-letter rate counts inputs that never reached
- * the classifier. They belong to the model the job runs (read from the bundle on the TaskManager).
+ * the classifier. They belong to the model in force, given when the job graph is built.
  */
-public final class DeadLetterObservations extends RichMapFunction<OutboundRecord, DriftObservation> {
+public final class DeadLetterObservations implements MapFunction<OutboundRecord, DriftObservation> {
     private static final long serialVersionUID = 1L;
 
-    private final Configuration conf;
-    private transient String modelName;
-    private transient String modelVersion;
+    /** The model the observations are counted against (their drift window key). */
+    private final ModelIdentity model;
 
-    public DeadLetterObservations(Configuration conf) {
-        this.conf = conf;
-    }
-
-    @Override
-    public void open(OpenContext ctx) {
-        ModelBundle bundle = ModelBundle.load(conf);
-        modelName = bundle.name();
-        modelVersion = bundle.version();
+    public DeadLetterObservations(ModelIdentity model) {
+        this.model = Objects.requireNonNull(model, "model");
     }
 
     @Override
     public DriftObservation map(OutboundRecord r) {
-        return DriftObservation.unclassified(modelName, modelVersion, r.timestamp(), System.currentTimeMillis());
+        return DriftObservation.unclassified(model.name(), model.version(), r.timestamp(), System.currentTimeMillis());
     }
 }

@@ -1,7 +1,9 @@
 package dev.labelstream.drift;
 
 import dev.labelstream.avro.DriftReport;
+import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
 import dev.labelstream.metrics.Metrics;
@@ -53,6 +55,8 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
 
     private final Configuration conf;
     private final DriftSettings settings;
+    /** The model in force: its labels and bundle directory (for the default reference profile). */
+    private final ModelIdentity model;
 
     private transient KafkaOptions.OutputFormat format;
     private transient ReferenceProfile fileProfile;
@@ -67,9 +71,10 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
     /** The task's processing-time clock (the test harness's in tests): when the gauges go stale. */
     private transient LongSupplier clock;
 
-    public DriftMonitor(Configuration conf, DriftSettings settings) {
+    public DriftMonitor(Configuration conf, DriftSettings settings, ModelIdentity model) {
         this.conf = conf;
         this.settings = settings;
+        this.model = model;
     }
 
     /**
@@ -77,7 +82,7 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
      * DriftOptions#WINDOW_TIME}, one {@link OutboundRecord} (destination DRIFT) per window and model version.
      */
     public static SingleOutputStreamOperator<OutboundRecord> reports(DataStream<DriftObservation> observations,
-            Configuration conf) {
+            Configuration conf, ModelIdentity model) {
         DriftSettings s = DriftSettings.of(conf);
         WindowAssigner<? super DriftObservation, TimeWindow> windows =
                 s.windowTime == DriftOptions.WindowTime.PROCESSING
@@ -87,7 +92,7 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
         return observations
                 .keyBy(DriftObservation::modelKey, Types.STRING)
                 .window(windows)
-                .aggregate(new DriftAggregate(s.sampleSize), new DriftMonitor(conf, s), acc, acc,
+                .aggregate(new DriftAggregate(s.sampleSize), new DriftMonitor(conf, s, model), acc, acc,
                         TypeInformation.of(OutboundRecord.class))
                 .name("drift-monitor")
                 .uid("drift-monitor");
@@ -104,21 +109,20 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
         metrics = Metrics.group(getRuntimeContext().getMetricGroup()).addGroup(Metrics.DRIFT);
         clock = getRuntimeContext() instanceof StreamingRuntimeContext s
                 ? s.getProcessingTimeService()::getCurrentProcessingTime : System::currentTimeMillis;
-        ModelBundle bundle = ModelBundle.load(conf);
-        labels = bundle.labels();
+        labels = model.labels();
         Path file = settings.referenceProfile != null
                 ? Path.of(settings.referenceProfile)
-                : bundle.dir().resolve(ReferenceProfile.FILE_NAME);
+                : Path.of(model.dir()).resolve(ReferenceProfile.FILE_NAME);
         profileLocation = file.toString();
         if (Files.isRegularFile(file)) {
             fileProfile = ReferenceProfile.read(file);
-            LOG.info("Drift: comparing windows of {} with the {}", bundle, fileProfile);
+            LOG.info("Drift: comparing windows of {} with the {}", model.key(), fileProfile);
         } else if (settings.referenceProfile != null) {
             throw new IllegalArgumentException(DriftOptions.REFERENCE_PROFILE.key() + ": " + file
                     + " does not exist. Compute it with 'labelstream profile --model DIR --input FILE'.");
         } else {
             LOG.info("Drift: {} has no {}; the reference will be built from the first {} classified records",
-                    bundle.dir(), ReferenceProfile.FILE_NAME, settings.warmupRecords);
+                    model.dir(), ReferenceProfile.FILE_NAME, settings.warmupRecords);
         }
     }
 

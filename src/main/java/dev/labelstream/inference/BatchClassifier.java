@@ -1,11 +1,9 @@
 package dev.labelstream.inference;
 
-import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.time.Duration;
@@ -16,15 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.TreeSet;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.MemorySize;
 import org.apache.flink.configuration.ReadableConfig;
 
 /**
@@ -44,6 +36,10 @@ import org.apache.flink.configuration.ReadableConfig;
  * may classify concurrently; the ONNX Runtime session is shared by all classifiers of the same model in the
  * JVM, and {@link #close()} waits for running calls before releasing it.
  *
+ * <p>Its parts, one concern each: {@link InferenceSettings} (options), {@link GraphContract} (what the graph must
+ * declare), {@link SubBatchPlan} (cutting a sorted batch into calls), {@link Deadline} (stopping a run in time),
+ * {@link Scorer} (outputs to scores). This class is the batch path between them.
+ *
  * <pre>{@code
  * try (BatchClassifier c = BatchClassifier.open(ModelBundle.load(dir), new Configuration())) {
  *     ClassifiedBatch out = c.classify(List.of(TextInput.of("win a free cruise"), TextInput.of("lunch?")));
@@ -51,56 +47,32 @@ import org.apache.flink.configuration.ReadableConfig;
  * }</pre>
  */
 public final class BatchClassifier implements AutoCloseable {
-    static final String INPUT_IDS = "input_ids";
-    static final String ATTENTION_MASK = "attention_mask";
-    static final String TOKEN_TYPE_IDS = "token_type_ids";
-    static final String LOGITS = "logits";
-    static final String LAST_HIDDEN_STATE = "last_hidden_state";
-    private static final Set<String> FEEDABLE = Set.of(INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS);
-
     private final ModelBundle bundle;
     private final TextEncoder encoder;
     private final OnnxSessions.Shared shared;
-    /** Graph inputs, each fed only when the graph declares it (RoBERTa has no token_type_ids). */
-    private final boolean feedMask;
-    private final boolean feedTypeIds;
-    /** The output read: logits, or last_hidden_state for head-less bundles. */
-    private final String output;
+    /** Which inputs the graph takes and which output is read. */
+    private final GraphContract graph;
     /** How sorted batches are cut into model calls and padded. */
     private final SubBatchPlan plan;
+    /** Pooling, head, activation and window aggregation. */
+    private final Scorer scorer;
     /** Read-held by each classify call; close() takes the write side, so it waits for running calls. */
     private final ReadWriteLock inFlight = new ReentrantReadWriteLock();
     private boolean closed;
 
-    private BatchClassifier(ModelBundle bundle, OnnxSessions.Shared shared, int tokenBudget, int maxSubBatch,
-            double minEfficiency) {
+    private BatchClassifier(ModelBundle bundle, OnnxSessions.Shared shared, InferenceSettings settings) {
         this.bundle = bundle;
         this.shared = shared;
         // Dynamically quantized graphs scale activations per tensor, over all rows and padding of a call: only
         // one unpadded sequence per call keeps a text's scores independent of its batch (on CPU it is also no
         // slower than padded batches for such models).
-        // Dynamically quantized graphs scale over the whole padded batch: one unpadded sequence per call.
         this.plan = shared.dynamicQuantization
-                ? new SubBatchPlan(tokenBudget, 1, 1, bundle.maxLength(), 0)
-                : new SubBatchPlan(tokenBudget, maxSubBatch, bundle.padToMultipleOf(), bundle.maxLength(),
-                        minEfficiency);
-        try {
-            Map<String, NodeInfo> inputs = shared.session.getInputInfo();
-            Map<String, NodeInfo> outputs = shared.session.getOutputInfo();
-            Set<String> unknown = new TreeSet<>(inputs.keySet());
-            unknown.removeAll(FEEDABLE);
-            if (!inputs.containsKey(INPUT_IDS) || !unknown.isEmpty()) {
-                throw new InvalidModelBundleException(bundle.modelFile(), "declares inputs " + inputs.keySet()
-                        + ", but labelstream feeds input_ids (required), attention_mask and token_type_ids."
-                        + " Export the model for text classification without past key values or position ids.");
-            }
-            this.feedMask = inputs.containsKey(ATTENTION_MASK);
-            this.feedTypeIds = inputs.containsKey(TOKEN_TYPE_IDS);
-            this.output = chooseOutput(bundle, outputs);
-            this.encoder = new TextEncoder(bundle);
-        } catch (OrtException e) {
-            throw new InvalidModelBundleException(bundle.modelFile(), "cannot be inspected: " + e.getMessage(), e);
-        }
+                ? new SubBatchPlan(settings.tokenBudget(), 1, 1, bundle.maxLength(), 0)
+                : new SubBatchPlan(settings.tokenBudget(), settings.maxSubBatch(), bundle.padToMultipleOf(),
+                        bundle.maxLength(), settings.minPaddingEfficiency());
+        this.graph = GraphContract.check(bundle, shared.session);
+        this.scorer = new Scorer(bundle.scoring(), bundle.tokenization().windowAggregate());
+        this.encoder = new TextEncoder(bundle);
     }
 
     /**
@@ -112,41 +84,20 @@ public final class BatchClassifier implements AutoCloseable {
      * @throws IllegalStateException when {@code inference.require-gpu} is set and CUDA cannot start
      */
     public static BatchClassifier open(ModelBundle bundle, ReadableConfig options) {
-        Objects.requireNonNull(bundle, "bundle");
         Objects.requireNonNull(options, "options");
-        ModelBundle b = bundle;
-        if (options.getOptional(InferenceOptions.MAX_LENGTH).isPresent()
-                || options.getOptional(InferenceOptions.LONG_TEXT).isPresent()
-                || options.getOptional(InferenceOptions.WINDOW_AGGREGATE).isPresent()) {
-            int maxLength = options.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
-            if (maxLength < 8) {
-                throw new IllegalArgumentException(InferenceOptions.MAX_LENGTH.key() + " must be >= 8, got "
-                        + maxLength);
-            }
-            b = bundle.withLimits(maxLength,
-                    options.getOptional(InferenceOptions.LONG_TEXT).orElse(bundle.longText()),
-                    options.getOptional(InferenceOptions.WINDOW_AGGREGATE).orElse(bundle.windowAggregate()));
-        }
-        int budget = options.get(InferenceOptions.TOKEN_BUDGET);
-        if (budget < b.maxLength()) {
-            throw new IllegalArgumentException(InferenceOptions.TOKEN_BUDGET.key() + " is " + budget
-                    + " tokens, less than one sequence of the model's max length (" + b.maxLength()
-                    + "): raise it or lower " + InferenceOptions.MAX_LENGTH.key() + ".");
-        }
-        int maxSub = options.get(InferenceOptions.MAX_SUB_BATCH);
-        if (maxSub < 1) {
-            throw new IllegalArgumentException(InferenceOptions.MAX_SUB_BATCH.key() + " must be >= 1, got " + maxSub);
-        }
-        long memoryLimit = options.getOptional(InferenceOptions.CUDA_MEMORY_LIMIT).map(MemorySize::getBytes)
-                .orElse(0L);
-        OnnxSessions.Key key = new OnnxSessions.Key(b.modelFile().toAbsolutePath().normalize(),
-                options.get(InferenceOptions.PROVIDER), options.get(InferenceOptions.CUDA_DEVICE), memoryLimit,
-                options.get(InferenceOptions.INTRA_OP_THREADS), options.get(InferenceOptions.REQUIRE_GPU));
-        OnnxSessions.Shared shared = OnnxSessions.acquire(key);
+        return open(bundle, InferenceSettings.of(options));
+    }
+
+    /** {@link #open(ModelBundle, ReadableConfig)} with settings already read. */
+    public static BatchClassifier open(ModelBundle bundle, InferenceSettings settings) {
+        Objects.requireNonNull(bundle, "bundle");
+        Objects.requireNonNull(settings, "settings");
+        settings.check(bundle);
+        ModelBundle b = settings.applyTo(bundle);
+        OnnxSessions.Shared shared = OnnxSessions.acquire(settings.sessionKey(b));
         BatchClassifier c = null;
         try {
-            c = new BatchClassifier(b, shared, budget, maxSub,
-                    options.get(InferenceOptions.MIN_PADDING_EFFICIENCY));
+            c = new BatchClassifier(b, shared, settings);
             c.checkOutputWidth();
             return c;
         } catch (RuntimeException e) {
@@ -164,62 +115,20 @@ public final class BatchClassifier implements AutoCloseable {
         return open(bundle, new Configuration());
     }
 
-    private static String chooseOutput(ModelBundle bundle, Map<String, NodeInfo> outputs) {
-        if (bundle.pooling() != ModelBundle.Pooling.NONE) {
-            NodeInfo hidden = outputs.get(LAST_HIDDEN_STATE);
-            if (hidden == null) {
-                throw new InvalidModelBundleException(bundle.modelFile(), "has no last_hidden_state output"
-                        + " (outputs: " + outputs.keySet() + "), but labelstream.json sets pooling for a"
-                        + " head-less encoder. Remove pooling/head, or export the base model.");
-            }
-            long[] shape = ((TensorInfo) hidden.getInfo()).getShape();
-            if (shape.length != 3) {
-                throw new InvalidModelBundleException(bundle.modelFile(), "last_hidden_state has rank "
-                        + shape.length + "; expected [batch, sequence, hidden].");
-            }
-            if (shape[2] > 0 && shape[2] != bundle.head().hidden()) {
-                throw new InvalidModelBundleException(bundle.modelFile(), "last_hidden_state is " + shape[2]
-                        + " wide but the head's weight rows have " + bundle.head().hidden()
-                        + " values: the head was trained for another encoder.");
-            }
-            return LAST_HIDDEN_STATE;
-        }
-        NodeInfo logits = outputs.get(LOGITS);
-        if (logits == null) {
-            throw new InvalidModelBundleException(bundle.modelFile(), "has no \"logits\" output (outputs: "
-                    + outputs.keySet() + "). Export it with --task text-classification, or for a base encoder"
-                    + " set \"pooling\" and \"head\" in labelstream.json.");
-        }
-        long[] shape = ((TensorInfo) logits.getInfo()).getShape();
-        if (shape.length != 2) {
-            throw new InvalidModelBundleException(bundle.modelFile(), "logits has rank " + shape.length
-                    + "; expected [batch, labels].");
-        }
-        if (shape[1] > 0 && shape[1] != bundle.labels().size()) {
-            throw new InvalidModelBundleException(bundle.modelFile(), "logits has " + shape[1] + " labels but"
-                    + " config.json id2label names " + bundle.labels().size() + " " + bundle.labels()
-                    + ": they must match.");
-        }
-        return LOGITS;
-    }
-
     /** Labels whose width is dynamic in the graph are checked on a real run. */
     private void checkOutputWidth() {
         int width;
         try {
-            width = runSubBatch(List.of(new Segment(0, 0, new long[] {bundle.padTokenId()}, new long[] {0})), null)
-                    .width;
+            long pad = bundle.tokenization().padTokenId();
+            width = runSubBatch(List.of(new Segment(0, 0, new long[] {pad}, new long[] {0})), null).width;
         } catch (OrtException e) {
             throw new InvalidModelBundleException(bundle.modelFile(), "fails on a one-token input: "
                     + e.getMessage(), e);
         }
-        if (width != bundle.labels().size()) {
-            throw new InvalidModelBundleException(bundle.modelFile(), "logits has " + width + " labels but"
-                    + " config.json id2label names " + bundle.labels().size() + " " + bundle.labels()
-                    + ": they must match.");
-        }
+        GraphContract.checkWidth(bundle, width);
     }
 
+    /** The bundle as run: its max length and long-text handling after the options' overrides. */
     public ModelBundle bundle() {
         return bundle;
     }
@@ -241,17 +150,12 @@ public final class BatchClassifier implements AutoCloseable {
      * @throws IllegalStateException when the bundle's graph has its own head (no pooling + head)
      */
     public Classification classifyEmbedding(float[] embedding) {
-        if (bundle.head() == null) {
+        if (bundle.scoring().head() == null) {
             throw new IllegalStateException(bundle.name() + " has its own classification head in the graph;"
                     + " only bundles with pooling + head score embeddings");
         }
-        float[] scores = activate(bundle.head().apply(embedding));
-        return new Classification(scores, argMax(scores), false, 0, 0, 1, embedding, provider());
-    }
-
-    /** Tokenizes without running the model; the bench uses it to time tokenization alone. */
-    int countTokens(TextInput input) {
-        return encoder.encode(input).tokens();
+        float[] scores = scorer.scoreEmbedding(embedding);
+        return new Classification(scores, Scorer.argMax(scores), false, 0, 0, 1, embedding, provider());
     }
 
     /**
@@ -288,50 +192,6 @@ public final class BatchClassifier implements AutoCloseable {
         }
     }
 
-    /** Run options whose terminate flag is raised when the time is up. */
-    private static final class Deadline implements AutoCloseable {
-        private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "labelstream-inference-deadline");
-            t.setDaemon(true);
-            return t;
-        });
-        final OrtSession.RunOptions options;
-        private final ScheduledFuture<?> alarm;
-        private boolean closed;
-        private boolean expired;
-
-        Deadline(Duration timeout) {
-            try {
-                options = new OrtSession.RunOptions();
-            } catch (OrtException e) {
-                throw new ClassificationException("cannot create ONNX Runtime run options: " + e.getMessage(), e);
-            }
-            alarm = TIMER.schedule(this::expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
-        }
-
-        private synchronized void expire() {
-            if (!closed) {
-                expired = true;
-                try {
-                    options.setTerminate(true);
-                } catch (OrtException e) {
-                    // the run finishes on its own; nothing else to stop
-                }
-            }
-        }
-
-        synchronized boolean expired() {
-            return expired;
-        }
-
-        @Override
-        public synchronized void close() {
-            closed = true;
-            alarm.cancel(false);
-            options.close();
-        }
-    }
-
     private ClassifiedBatch classifyOpen(List<TextInput> inputs, Deadline deadline) {
         long t0 = System.nanoTime();
         TextEncoder.Encoded[] encoded = new TextEncoder.Encoded[inputs.size()];
@@ -351,7 +211,7 @@ public final class BatchClassifier implements AutoCloseable {
         // Sorting by length groups similar lengths, so each sub-batch pads little.
         segments.sort((a, b) -> Integer.compare(a.ids.length, b.ids.length));
         float[][][] windowScores = new float[inputs.size()][][];
-        float[][][] windowEmbeddings = bundle.pooling() == ModelBundle.Pooling.NONE ? null
+        float[][][] windowEmbeddings = bundle.scoring().pooling() == ModelBundle.Pooling.NONE ? null
                 : new float[inputs.size()][][];
         for (int i = 0; i < encoded.length; i++) {
             windowScores[i] = new float[encoded[i].windows()][];
@@ -403,9 +263,9 @@ public final class BatchClassifier implements AutoCloseable {
         List<Classification> results = new ArrayList<>(inputs.size());
         String provider = provider();
         for (int i = 0; i < encoded.length; i++) {
-            float[] scores = aggregate(windowScores[i]);
-            float[] embedding = windowEmbeddings == null ? null : meanRows(windowEmbeddings[i]);
-            results.add(new Classification(scores, argMax(scores), encoded[i].truncated(), encoded[i].tokens(),
+            float[] scores = scorer.aggregate(windowScores[i]);
+            float[] embedding = windowEmbeddings == null ? null : Scorer.meanRows(windowEmbeddings[i]);
+            results.add(new Classification(scores, Scorer.argMax(scores), encoded[i].truncated(), encoded[i].tokens(),
                     encoded[i].unknownTokens(), encoded[i].windows(), embedding, provider));
         }
         return new ClassifiedBatch(results, calls, realTokens, paddedTokens, tokenizeNanos, inferenceNanos,
@@ -426,11 +286,11 @@ public final class BatchClassifier implements AutoCloseable {
         int len = paddedLength(longest);
         long[] ids = new long[rows * len];
         long[] mask = new long[rows * len];
-        long[] types = feedTypeIds ? new long[rows * len] : null;
-        Arrays.fill(ids, bundle.padTokenId());
+        long[] types = graph.feedTypeIds() ? new long[rows * len] : null;
+        Arrays.fill(ids, bundle.tokenization().padTokenId());
         for (int r = 0; r < rows; r++) {
             Segment s = sub.get(r);
-            int offset = r * len + (bundle.padLeft() ? len - s.ids.length : 0);
+            int offset = r * len + (bundle.tokenization().padLeft() ? len - s.ids.length : 0);
             System.arraycopy(s.ids, 0, ids, offset, s.ids.length);
             Arrays.fill(mask, offset, offset + s.ids.length, 1L);
             if (types != null) {
@@ -441,26 +301,26 @@ public final class BatchClassifier implements AutoCloseable {
         long[] shape = {rows, len};
         Map<String, OnnxTensor> feed = new HashMap<>();
         try {
-            feed.put(INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
-            if (feedMask) {
-                feed.put(ATTENTION_MASK, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
+            feed.put(GraphContract.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
+            if (graph.feedMask()) {
+                feed.put(GraphContract.ATTENTION_MASK, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
             }
             if (types != null) {
-                feed.put(TOKEN_TYPE_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
+                feed.put(GraphContract.TOKEN_TYPE_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape));
             }
             try (OrtSession.Result result = runOptions == null
-                    ? shared.session.run(feed, Set.of(output))
-                    : shared.session.run(feed, Set.of(output), runOptions)) {
+                    ? shared.session.run(feed, Set.of(graph.output()))
+                    : shared.session.run(feed, Set.of(graph.output()), runOptions)) {
                 OnnxTensor out = (OnnxTensor) result.get(0);
                 long[] outShape = out.getInfo().getShape();
                 FloatBuffer values = out.getFloatBuffer();
-                if (output.equals(LOGITS)) {
+                if (graph.output().equals(GraphContract.LOGITS)) {
                     int width = (int) outShape[1];
                     float[][] scores = new float[rows][];
                     for (int r = 0; r < rows; r++) {
                         float[] logits = new float[width];
                         values.get(r * width, logits);
-                        scores[r] = activate(logits);
+                        scores[r] = scorer.activate(logits);
                     }
                     return new SubBatchResult(scores, null, len, width);
                 }
@@ -468,128 +328,16 @@ public final class BatchClassifier implements AutoCloseable {
                 float[][] scores = new float[rows][];
                 float[][] embeddings = new float[rows][];
                 for (int r = 0; r < rows; r++) {
-                    embeddings[r] = pool(values, r, len, hidden, mask);
-                    scores[r] = activate(bundle.head().apply(embeddings[r]));
+                    embeddings[r] = scorer.pool(values, r, len, hidden, mask);
+                    scores[r] = scorer.scoreEmbedding(embeddings[r]);
                 }
-                return new SubBatchResult(scores, embeddings, len, bundle.head().labels().size());
+                return new SubBatchResult(scores, embeddings, len, bundle.labels().size());
             }
         } finally {
             for (OnnxTensor t : feed.values()) {
                 t.close();
             }
         }
-    }
-
-    /** Pools row {@code r} of a [rows, len, hidden] tensor as the bundle's pooling says. */
-    private float[] pool(FloatBuffer values, int r, int len, int hidden, long[] mask) {
-        float[] out = new float[hidden];
-        int base = r * len;
-        switch (bundle.pooling()) {
-            case CLS, LAST -> {
-                int pos = -1;
-                for (int p = 0; p < len; p++) {
-                    if (mask[base + p] == 1) {
-                        pos = p;
-                        if (bundle.pooling() == ModelBundle.Pooling.CLS) {
-                            break;
-                        }
-                    }
-                }
-                values.get((base + pos) * hidden, out);
-            }
-            case MEAN -> {
-                float[] row = new float[hidden];
-                int n = 0;
-                for (int p = 0; p < len; p++) {
-                    if (mask[base + p] == 1) {
-                        values.get((base + p) * hidden, row);
-                        for (int h = 0; h < hidden; h++) {
-                            out[h] += row[h];
-                        }
-                        n++;
-                    }
-                }
-                for (int h = 0; h < hidden; h++) {
-                    out[h] /= n;
-                }
-            }
-            default -> throw new IllegalStateException("no pooling for a graph with its own head");
-        }
-        if (bundle.normalize()) {
-            double norm = 0;
-            for (float v : out) {
-                norm += v * v;
-            }
-            float scale = (float) (1.0 / Math.max(Math.sqrt(norm), 1e-12));
-            for (int h = 0; h < hidden; h++) {
-                out[h] *= scale;
-            }
-        }
-        return out;
-    }
-
-    private float[] activate(float[] logits) {
-        float[] p = new float[logits.length];
-        if (bundle.multiLabel()) {
-            for (int i = 0; i < p.length; i++) {
-                p[i] = (float) (1.0 / (1.0 + Math.exp(-logits[i])));
-            }
-            return p;
-        }
-        float max = Float.NEGATIVE_INFINITY;
-        for (float l : logits) {
-            max = Math.max(max, l);
-        }
-        double sum = 0;
-        for (int i = 0; i < p.length; i++) {
-            double e = Math.exp(logits[i] - max);
-            p[i] = (float) e;
-            sum += e;
-        }
-        for (int i = 0; i < p.length; i++) {
-            p[i] = (float) (p[i] / sum);
-        }
-        return p;
-    }
-
-    private float[] aggregate(float[][] windows) {
-        if (windows.length == 1) {
-            return windows[0];
-        }
-        float[] out = new float[windows[0].length];
-        boolean max = bundle.windowAggregate() == ModelBundle.WindowAggregate.MAX;
-        if (max) {
-            Arrays.fill(out, Float.NEGATIVE_INFINITY);
-        }
-        for (float[] w : windows) {
-            for (int i = 0; i < out.length; i++) {
-                out[i] = max ? Math.max(out[i], w[i]) : out[i] + w[i] / windows.length;
-            }
-        }
-        return out;
-    }
-
-    private static float[] meanRows(float[][] rows) {
-        if (rows.length == 1) {
-            return rows[0];
-        }
-        float[] out = new float[rows[0].length];
-        for (float[] r : rows) {
-            for (int i = 0; i < out.length; i++) {
-                out[i] += r[i] / rows.length;
-            }
-        }
-        return out;
-    }
-
-    private static int argMax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
     }
 
     /** Waits for running {@link #classify} calls, then releases the shared session. Idempotent. */

@@ -9,11 +9,11 @@ public final class ClassificationException extends RuntimeException {
 
     private final boolean timedOut;
 
-    ClassificationException(String message, Throwable cause) {
+    public ClassificationException(String message, Throwable cause) {
         this(message, cause, false);
     }
 
-    ClassificationException(String message, Throwable cause, boolean timedOut) {
+    public ClassificationException(String message, Throwable cause, boolean timedOut) {
         super(message, cause);
         this.timedOut = timedOut;
     }

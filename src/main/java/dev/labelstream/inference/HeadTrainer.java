@@ -41,7 +41,7 @@ public final class HeadTrainer {
     public static Report train(BatchClassifier classifier, Path corpus, int limit, long seed, Path out,
             PrintStream progress) throws IOException {
         ModelBundle bundle = classifier.bundle();
-        if (bundle.pooling() == ModelBundle.Pooling.NONE) {
+        if (bundle.scoring().pooling() == ModelBundle.Pooling.NONE) {
             throw new IllegalArgumentException(bundle.dir() + " has its own classification head; train-head"
                     + " trains heads of head-less encoders (labelstream.json with pooling and head)");
         }

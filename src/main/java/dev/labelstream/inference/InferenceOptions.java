@@ -23,6 +23,14 @@ public final class InferenceOptions {
             .withDescription("Model bundle directory (model.onnx, tokenizer.json, config.json, optional"
                     + " labelstream.json). When unset, the built-in default model (MiniLM-L6 spam/ham) is used.");
 
+    public static final ConfigOption<Boolean> ALLOW_UNTESTED_MODEL_TYPE = key("inference.allow-untested-model-type")
+            .booleanType()
+            .defaultValue(false)
+            .withDescription("Accept a config.json model_type that no labelstream test covers (tested: albert, bert,"
+                    + " gpt2, roberta). Relatives such as distilbert, xlm-roberta, llama or mistral are then run with"
+                    + " the nearest family rule (encoder: first-token head; decoder: last-token head, eos padding)."
+                    + " Check the scores against the original model before relying on them.");
+
     public static final ConfigOption<Provider> PROVIDER = key("inference.provider")
             .enumType(Provider.class)
             .defaultValue(Provider.CPU)

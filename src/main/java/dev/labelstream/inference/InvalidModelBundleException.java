@@ -9,11 +9,11 @@ import java.nio.file.Path;
 public final class InvalidModelBundleException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    InvalidModelBundleException(Path file, String problem) {
+    public InvalidModelBundleException(Path file, String problem) {
         super(file + ": " + problem);
     }
 
-    InvalidModelBundleException(Path file, String problem, Throwable cause) {
+    public InvalidModelBundleException(Path file, String problem, Throwable cause) {
         super(file + ": " + problem, cause);
     }
 }

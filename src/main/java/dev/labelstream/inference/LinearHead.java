@@ -22,7 +22,7 @@ record LinearHead(List<String> labels, float[][] weights, float[] bias) {
             throw new InvalidModelBundleException(file, "is missing: labelstream.json names it as the"
                     + " classification head (labels, weights, bias).");
         }
-        JsonNode n = ModelBundle.readJson(file);
+        JsonNode n = BundleReader.readJson(file);
         JsonNode labels = n.get("labels");
         JsonNode weights = n.get("weights");
         JsonNode bias = n.get("bias");

@@ -37,12 +37,13 @@ final class TextEncoder implements AutoCloseable {
     }
 
     TextEncoder(ModelBundle bundle) {
-        byte[] json = bundle.tokenizerJson().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
-        this.truncating = build(json, bundle.maxLength(), 0, false);
-        this.windowing = bundle.longText() == ModelBundle.LongText.WINDOWS
-                ? build(json, bundle.maxLength(), bundle.windowStride(), true)
+        ModelBundle.Tokenization t = bundle.tokenization();
+        byte[] json = t.tokenizerJson().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        this.truncating = build(json, t.maxLength(), 0, false);
+        this.windowing = t.longText() == ModelBundle.LongText.WINDOWS
+                ? build(json, t.maxLength(), t.windowStride(), true)
                 : null;
-        this.unknownId = TokenizerFiles.unknownTokenId(bundle.tokenizerJson());
+        this.unknownId = TokenizerFiles.unknownTokenId(t.tokenizerJson());
     }
 
     private static HuggingFaceTokenizer build(byte[] json, int maxLength, int stride, boolean overflow) {

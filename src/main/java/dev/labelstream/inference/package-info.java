@@ -1,13 +1,14 @@
 /**
- * Model bundles and the batch classifier: reading a bundle directory (Optimum layout: model.onnx,
- * tokenizer.json, config.json, labelstream.json), family-aware tokenization, length-sorted sub-batches padded
- * under a token budget, one ONNX Runtime session per JVM and model (CUDA with a logged CPU fallback), scores.
+ * Model bundles and the engine that runs them: reading a bundle ({@link dev.labelstream.inference.ModelBundle},
+ * one reader), the model in force ({@link dev.labelstream.inference.ModelIdentity}), tokenization per family,
+ * shared ONNX Runtime sessions (one per JVM, model and options; CUDA with CPU fallback) and {@link
+ * dev.labelstream.inference.BatchClassifier} (sort, split under a token budget, pad, run, score).
  *
- * <p>Guarantees: a padded batch gives the same scores as one record at a time (except graphs that are not
- * batch-invariant, which run one sequence per call); every startup error names the file or option and what to
- * do; every call is bounded by a deadline through ONNX Runtime's terminate flag.
+ * <p>Public API: ModelBundle, ModelIdentity, ModelFamily, BatchClassifier, InferenceOptions and {@link
+ * dev.labelstream.inference.InferenceSettings} (the options checked before submit), and the result types
+ * (Classification, ClassifiedBatch, TextInput, the exceptions).
  *
- * <p>Imports: no other labelstream package except {@code metrics}; it knows nothing of Flink's operators or
- * Kafka.
+ * <p>Imports: ONNX Runtime, DJL tokenizers, Jackson and Flink's configuration only; never {@code moderation} (a
+ * bundle's thresholds are carried raw and parsed there) nor anything above.
  */
 package dev.labelstream.inference;

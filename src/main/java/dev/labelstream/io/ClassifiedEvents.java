@@ -2,17 +2,27 @@ package dev.labelstream.io;
 
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.LabelScore;
-import dev.labelstream.avro.ModerationAction;
 import dev.labelstream.avro.SourcePosition;
+import dev.labelstream.classify.Classifier;
+import dev.labelstream.classify.Decision;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumReader;
+import org.apache.avro.specific.SpecificDatumWriter;
 
 /**
- * Builds and encodes {@link ClassifiedEvent}s: one automated decision with what a statement of reasons needs
- * (decision id, input id and position, model and policy versions, every label's score, action and why).
+ * Encodes the classification core's {@link Decision}s as {@link ClassifiedEvent}s: one automated decision with
+ * what a statement of reasons needs (decision id, input id and position, model and policy versions, every label's
+ * score, action and why). The Kafka side depends on the core, never the other way round.
  */
 public final class ClassifiedEvents {
     public static final String ACTION_HEADER = "labelstream.action";
@@ -23,49 +33,47 @@ public final class ClassifiedEvents {
 
     private ClassifiedEvents() {}
 
-    /** What the model and the policy concluded about one input. */
-    public record Verdict(List<String> labels, float[] scores, int top, ModerationAction action, String reason,
-            boolean classified, boolean truncated, int tokens) {}
-
-    /** The model and policy that decided, the same for a whole batch. */
-    public record Decider(String modelName, String modelVersion, String policyVersion, String provider) {}
-
     /**
-     * The decision id is derived from the source position and the model and policy versions, so a replay of
-     * the same record by the same model (after a failover, in at-least-once mode) carries the same id and
-     * consumers can de-duplicate on it.
+     * The key a decision id is derived from: the input's source position, so a replay of the same record by the
+     * same model and policy (after a failover, in at-least-once mode) carries the same decision id and consumers
+     * can de-duplicate on it.
      */
-    public static String decisionId(SourceRecord r, Decider d) {
-        String name = r.topic() + "/" + r.partition() + "/" + r.offset() + "/" + d.modelName() + "/"
-                + d.modelVersion() + "/" + d.policyVersion();
-        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+    public static String decisionKey(SourceRecord r) {
+        return r.topic() + "/" + r.partition() + "/" + r.offset();
     }
 
-    public static ClassifiedEvent build(InputEvent in, Verdict v, Decider d, float inferenceMillis, long now) {
-        List<LabelScore> scores = new ArrayList<>(v.labels().size());
-        if (v.classified()) {
-            for (int i = 0; i < v.labels().size(); i++) {
-                scores.add(new LabelScore(v.labels().get(i), v.scores()[i]));
+    /** The classifier request of an input: its text, its pair and its source position as the key. */
+    public static Classifier.Request request(InputEvent in) {
+        return new Classifier.Request(decisionKey(in.source()), in.text(), in.pair());
+    }
+
+    /** The Avro event of {@code d}, a decision about {@code in}. */
+    public static ClassifiedEvent build(InputEvent in, Decision d, float inferenceMillis, long now) {
+        List<LabelScore> scores = new ArrayList<>(d.labels().size());
+        if (d.classified()) {
+            float[] s = d.scores();
+            for (int i = 0; i < d.labels().size(); i++) {
+                scores.add(new LabelScore(d.labels().get(i), s[i]));
             }
         }
         SourceRecord s = in.source();
         return ClassifiedEvent.newBuilder()
-                .setDecisionId(decisionId(s, d))
+                .setDecisionId(d.decisionId())
                 .setInputId(in.id())
                 .setSource(new SourcePosition(s.topic(), s.partition(), s.offset()))
                 .setScores(scores)
-                .setTopLabel(v.classified() ? v.labels().get(v.top()) : null)
-                .setTopScore(v.classified() ? v.scores()[v.top()] : 0f)
-                .setAction(v.action())
-                .setActionReason(v.reason())
-                .setClassified(v.classified())
+                .setTopLabel(d.topLabel())
+                .setTopScore(d.topScore())
+                .setAction(d.action())
+                .setActionReason(d.reason())
+                .setClassified(d.classified())
                 .setPolicyVersion(d.policyVersion())
                 .setAutomated(true)
                 .setModelName(d.modelName())
                 .setModelVersion(d.modelVersion())
                 .setExecutionProvider(d.provider())
-                .setTruncated(v.truncated())
-                .setTokenCount(v.tokens())
+                .setTruncated(d.truncated())
+                .setTokenCount(d.tokens())
                 .setEventTime(in.eventTime() == null ? null : Instant.ofEpochMilli(in.eventTime()))
                 .setIngestTime(Instant.ofEpochMilli(s.timestamp()))
                 .setDecisionTime(Instant.ofEpochMilli(now))

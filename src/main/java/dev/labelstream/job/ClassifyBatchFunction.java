@@ -1,15 +1,14 @@
 package dev.labelstream.job;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.labelstream.avro.ModerationAction;
+import dev.labelstream.classify.Classifier;
+import dev.labelstream.classify.Decision;
+import dev.labelstream.classify.Decisions;
 import dev.labelstream.drift.DriftObservation;
 import dev.labelstream.drift.DriftSettings;
-import dev.labelstream.inference.BatchClassifier;
-import dev.labelstream.inference.Classification;
 import dev.labelstream.inference.ClassificationException;
 import dev.labelstream.inference.ClassifiedBatch;
-import dev.labelstream.inference.ModelBundle;
-import dev.labelstream.inference.TextInput;
+import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.io.ClassifiedEvents;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.DecodeFunction;
@@ -18,14 +17,13 @@ import dev.labelstream.io.InputEvent;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
 import dev.labelstream.metrics.Metrics;
-import dev.labelstream.moderation.ModerationPolicy;
-import dev.labelstream.moderation.Thresholds;
-import java.io.IOException;
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * the output record (a {@code ClassifiedEvent} with its moderation action, or a dead letter) and the drift
  * monitor's {@link DriftObservation} of it (unless drift is off).
  *
+ * <p>The classification core ({@link Classifier}) makes the decisions; this stage adds only threads, retries,
+ * metrics and the encoding of decisions as output records. The model is the model in force built with the job
+ * graph ({@link ModelIdentity}): the bundle is read again here, but model.onnx is not hashed again.
+ *
  * <p>Contract: the returned collection always holds exactly one record per input, and the result future is
  * never completed exceptionally, so no classifier failure fails the job or drops a record. A failing batch is
  * retried ({@link JobOptions#ASYNC_MAX_RETRIES}, exponential backoff, each attempt bounded by {@link
@@ -63,21 +65,25 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ClassifyBatchFunction.class);
 
+    /** Opens the classification core on the TaskManager; serializable, as the function is. */
+    interface ClassifierFactory extends Serializable {
+        Classifier open();
+    }
+
     /** The job configuration: inference, moderation and async options. */
     private final Configuration conf;
+    /** The model in force, as the job graph was built for it. */
+    private final ModelIdentity model;
+    /** How {@link #open} gets its classifier: the real core, or a stand-in in tests. */
+    private final ClassifierFactory factory;
 
-    private transient BatchClassifier classifier;
-    private transient ModerationPolicy policy;
-    private transient ClassifiedEvents.Decider decider;
+    private transient Classifier classifier;
     private transient ThreadPoolExecutor executor;
     private transient KafkaOptions.OutputFormat outputFormat;
     private transient JobOptions.FailurePolicy failurePolicy;
     private transient Duration attemptTimeout;
     private transient boolean drift;
     private transient boolean driftEmbeddings;
-    private transient String modelName;
-    private transient String modelVersion;
-    private transient boolean multiLabel;
     private transient int maxRetries;
     private transient long backoffMillis;
     private transient Counter recordsOut;
@@ -96,26 +102,31 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     /** Padding efficiency of the last batch, in parts per million (gauges of doubles are awkward in Prometheus). */
     private transient AtomicLong lastPaddingEfficiencyPpm;
 
-    ClassifyBatchFunction(Configuration conf) {
-        this.conf = conf;
+    ClassifyBatchFunction(Configuration conf, ModelIdentity model) {
+        this(conf, model, () -> Classifier.open(model, conf));
+    }
+
+    /** With another way to open the classifier: the seam for unit tests. */
+    ClassifyBatchFunction(Configuration conf, ModelIdentity model, ClassifierFactory factory) {
+        this.conf = Objects.requireNonNull(conf, "conf");
+        this.model = Objects.requireNonNull(model, "model");
+        this.factory = Objects.requireNonNull(factory, "factory");
     }
 
     @Override
-    public void open(OpenContext ctx) throws IOException {
-        ModelBundle bundle = ModelBundle.load(conf);
-        classifier = BatchClassifier.open(bundle, conf);
-        policy = policy(bundle, conf);
-        decider = new ClassifiedEvents.Decider(bundle.name(), bundle.version(), policy.version(),
-                classifier.provider());
+    public void open(OpenContext ctx) {
+        open(getRuntimeContext().getMetricGroup(), getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+    }
+
+    /** {@link #open(OpenContext)} without a runtime context: the operator's metric group and subtask index. */
+    void open(MetricGroup operatorGroup, int subtask) {
+        classifier = factory.open();
         outputFormat = conf.get(KafkaOptions.OUTPUT_FORMAT);
         failurePolicy = conf.get(JobOptions.FAILURE_POLICY);
         attemptTimeout = conf.get(JobOptions.ASYNC_TIMEOUT);
         DriftSettings driftSettings = DriftSettings.of(conf);
         drift = driftSettings.enabled();
         driftEmbeddings = driftSettings.embeddings();
-        modelName = bundle.name();
-        modelVersion = bundle.version();
-        multiLabel = bundle.multiLabel();
         maxRetries = conf.get(JobOptions.ASYNC_MAX_RETRIES);
         backoffMillis = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis();
         int threads = conf.get(JobOptions.ASYNC_THREADS);
@@ -123,13 +134,12 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         // The async operator admits at most async.capacity batches, so this queue can never overflow.
         executor = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
                 new ArrayBlockingQueue<>(Math.max(1, conf.get(JobOptions.ASYNC_CAPACITY))), r -> {
-                    Thread t = new Thread(r, "labelstream-classify-"
-                            + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() + "-" + n.incrementAndGet());
+                    Thread t = new Thread(r, "labelstream-classify-" + subtask + "-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
 
-        MetricGroup g = Metrics.group(getRuntimeContext().getMetricGroup());
+        MetricGroup g = Metrics.group(operatorGroup);
         recordsOut = g.counter("recordsOut");
         actions = new EnumMap<>(ModerationAction.class);
         for (ModerationAction a : ModerationAction.values()) {
@@ -150,24 +160,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         lastPaddingEfficiencyPpm = new AtomicLong(1_000_000);
         g.gauge("paddingEfficiency", () -> lastPaddingEfficiencyPpm.get() / 1e6);
         g.addGroup("provider", classifier.provider()).gauge("executionProvider", () -> 1);
-        LOG.info("Classifying with {} on {}; policy {}, failure policy {}", bundle, classifier.provider(),
-                policy.version(), failurePolicy);
-    }
-
-    static ModerationPolicy policy(ModelBundle bundle, Configuration conf) {
-        if (conf.getOptional(JobOptions.THRESHOLDS).isEmpty()) {
-            return new ModerationPolicy(bundle.labels(), bundle.thresholds(), bundle.policyVersion());
-        }
-        String version = conf.getOptional(JobOptions.POLICY_VERSION).orElseThrow(() -> new IllegalArgumentException(
-                JobOptions.POLICY_VERSION.key() + " must be set with " + JobOptions.THRESHOLDS.key()
-                        + ": every decision records the version of the thresholds that made it"));
-        try {
-            Map<String, Thresholds> t = Thresholds.parse(new ObjectMapper().readTree(conf.get(JobOptions.THRESHOLDS)),
-                    bundle.labels());
-            return new ModerationPolicy(bundle.labels(), t, version);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalArgumentException(JobOptions.THRESHOLDS.key() + ": " + e.getMessage(), e);
-        }
+        LOG.info("Classifying with {} on {}; policy {}, failure policy {}", classifier.model().key(),
+                classifier.provider(), classifier.policy().version(), failurePolicy);
     }
 
     @Override
@@ -217,7 +211,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                 Thread.sleep(backoffMillis << (attempt - 1));
             }
             try {
-                return classified(batch, classifier.classify(inputs(batch), attemptTimeout));
+                return classified(batch, classifier.classify(requests(batch), attemptTimeout));
             } catch (ClassificationException e) {
                 last = e;
                 LOG.warn("Attempt {} of {} at a batch of {} failed: {}", attempt + 1, maxRetries + 1, batch.size(),
@@ -238,7 +232,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         for (InputEvent e : batch) {
             List<InputEvent> one = List.of(e);
             try {
-                out.addAll(classified(one, classifier.classify(inputs(one), attemptTimeout)));
+                out.addAll(classified(one, classifier.classify(requests(one), attemptTimeout)));
             } catch (ClassificationException ex) {
                 out.addAll(fail(one, ex.timedOut() ? ErrorKind.INFERENCE_TIMEOUT : ErrorKind.INFERENCE_FAILED,
                         ex.getMessage()));
@@ -247,16 +241,17 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return out;
     }
 
-    private static List<TextInput> inputs(List<InputEvent> batch) {
-        List<TextInput> in = new ArrayList<>(batch.size());
+    private static List<Classifier.Request> requests(List<InputEvent> batch) {
+        List<Classifier.Request> in = new ArrayList<>(batch.size());
         for (InputEvent e : batch) {
-            in.add(new TextInput(e.text(), e.pair()));
+            in.add(ClassifiedEvents.request(e));
         }
         return in;
     }
 
-    private List<Outcome> classified(List<InputEvent> batch, ClassifiedBatch r) {
-        float millis = r.inferenceNanos() / 1e6f;
+    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions) {
+        ClassifiedBatch r = decisions.batch();
+        float millis = decisions.inferenceMillis();
         inferenceLatency.update(Math.round(millis));
         tokenizeLatency.update(Math.round(r.tokenizeNanos() / 1e6));
         paddedTokens.update(r.paddedTokens());
@@ -264,19 +259,17 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         modelCalls.update(r.modelCalls());
         lastPaddingEfficiencyPpm.set(Math.round(r.paddingEfficiency() * 1e6));
         long now = System.currentTimeMillis();
-        List<String> labels = classifier.bundle().labels();
+        ModelIdentity m = classifier.model();
         List<Outcome> out = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
-            Classification c = r.results().get(i);
-            ModerationPolicy.Decision d = policy.decide(c.scores());
-            ClassifiedEvents.Verdict v = new ClassifiedEvents.Verdict(labels, c.scores(), c.top(), d.action(),
-                    d.reason(), true, c.truncated(), c.tokens());
-            OutboundRecord record = ClassifiedEvents.toRecord(batch.get(i),
-                    ClassifiedEvents.build(batch.get(i), v, decider, millis, now), outputFormat);
-            out.add(new Outcome(record, drift ? DriftObservation.classified(modelName, modelVersion, multiLabel, c,
-                    batch.get(i).source().timestamp(), now, driftEmbeddings) : null));
+            InputEvent in = batch.get(i);
+            Decision d = decisions.decisions().get(i);
+            OutboundRecord record = ClassifiedEvents.toRecord(in, ClassifiedEvents.build(in, d, millis, now),
+                    outputFormat);
+            out.add(new Outcome(record, drift ? DriftObservation.classified(m.name(), m.version(), m.multiLabel(),
+                    d.classification(), in.source().timestamp(), now, driftEmbeddings) : null));
             actions.get(d.action()).inc();
-            long produced = batch.get(i).source().timestamp();
+            long produced = in.source().timestamp();
             if (produced >= 0) {
                 endToEndLatency.update(Math.max(0, now - produced));
             }
@@ -299,12 +292,10 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                 ? ModerationAction.ALLOW : ModerationAction.REVIEW;
         String reason = "unclassified (" + kind + ": " + message + "); " + failurePolicy + " decided";
         long now = System.currentTimeMillis();
-        List<String> labels = classifier.bundle().labels();
         for (InputEvent e : batch) {
-            ClassifiedEvents.Verdict v = new ClassifiedEvents.Verdict(labels, new float[labels.size()], 0, action,
-                    reason, false, false, 0);
-            out.add(new Outcome(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, v, decider, 0f, now),
-                    outputFormat), unclassified(e, now)));
+            Decision d = classifier.unclassified(ClassifiedEvents.request(e), action, kind.name(), reason);
+            out.add(new Outcome(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, d, 0f, now), outputFormat),
+                    unclassified(e, now)));
             actions.get(action).inc();
         }
         recordsOut.inc(out.size());
@@ -313,7 +304,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
 
     /** Inputs that were not classified count in the drift monitor's dead-letter rate, whatever the policy. */
     private DriftObservation unclassified(InputEvent e, long now) {
-        return drift ? DriftObservation.unclassified(modelName, modelVersion, e.source().timestamp(), now) : null;
+        return drift ? DriftObservation.unclassified(model.name(), model.version(), e.source().timestamp(), now)
+                : null;
     }
 
     @Override

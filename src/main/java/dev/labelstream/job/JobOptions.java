@@ -2,6 +2,7 @@ package dev.labelstream.job;
 
 import static org.apache.flink.configuration.ConfigOptions.key;
 
+import dev.labelstream.moderation.ModerationOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 
@@ -86,16 +87,4 @@ public final class JobOptions {
             .defaultValue(FailurePolicy.DEAD_LETTER)
             .withDescription("DEAD_LETTER (replayable), FAIL_OPEN (unclassified, ALLOW) or FAIL_CLOSED"
                     + " (unclassified, REVIEW) for records the classifier could not classify.");
-
-    public static final ConfigOption<String> THRESHOLDS = key("moderation.thresholds")
-            .stringType()
-            .noDefaultValue()
-            .withDescription("Per-label thresholds as JSON, overriding the model bundle's, e.g."
-                    + " {\"spam\": {\"review\": 0.5, \"block\": 0.9}}.");
-
-    public static final ConfigOption<String> POLICY_VERSION = key("moderation.policy-version")
-            .stringType()
-            .noDefaultValue()
-            .withDescription("Version recorded in every decision; required with moderation.thresholds so that"
-                    + " decisions say which thresholds decided them.");
 }

@@ -7,7 +7,13 @@ import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.drift.DriftSettings;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.InvalidModelBundleException;
+import dev.labelstream.classify.Classifier;
+import dev.labelstream.inference.InferenceSettings;
 import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.inference.ModelIdentity;
+import dev.labelstream.moderation.ModerationOptions;
+import dev.labelstream.moderation.PolicySettings;
+import dev.labelstream.policy.PolicyOptions;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.moderation.Thresholds;
@@ -50,7 +56,7 @@ public final class JobSettings {
      * type pass here, the {@code run --help} table and the reflection test that gives each option a bad value.
      */
     public static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, InferenceOptions.class,
-            BatchingOptions.class, JobOptions.class, DriftOptions.class);
+            BatchingOptions.class, JobOptions.class, ModerationOptions.class, PolicyOptions.class, DriftOptions.class);
 
     /** Flink refuses checkpoint intervals and timeouts below this (CheckpointConfig's minimum). */
     static final Duration MINIMAL_CHECKPOINT_TIME = Duration.ofMillis(10);
@@ -69,12 +75,12 @@ public final class JobSettings {
     private final Duration restartDelay;
     /** The transaction timeout the sink's producers use (EXACTLY_ONCE only). */
     private final Duration transactionTimeout;
-    /** Largest padded row one model call can hold: the model's effective max length. */
-    private final int maxLength;
+    /** The model in force: the bundle's identity (name, version, labels, family, effective max length). */
+    private final ModelIdentity model;
 
     private JobSettings(Configuration configuration, BatchingSettings batching, DriftSettings drift,
             Duration checkpointInterval, Duration checkpointTimeout, Duration restartDelay,
-            Duration transactionTimeout, int maxLength) {
+            Duration transactionTimeout, ModelIdentity model) {
         this.configuration = configuration;
         this.batching = batching;
         this.drift = drift;
@@ -82,7 +88,7 @@ public final class JobSettings {
         this.checkpointTimeout = checkpointTimeout;
         this.restartDelay = restartDelay;
         this.transactionTimeout = transactionTimeout;
-        this.maxLength = maxLength;
+        this.model = model;
     }
 
     /**
@@ -104,7 +110,7 @@ public final class JobSettings {
                         + " (write one with 'labelstream profile', or leave the option unset to use the bundle's)");
             }
         });
-        int maxLength = checkInference(conf);
+        ModelIdentity model = checkInference(conf);
 
         Duration interval = conf.get(JobOptions.CHECKPOINT_INTERVAL);
         Duration timeout = conf.get(JobOptions.CHECKPOINT_TIMEOUT);
@@ -118,7 +124,7 @@ public final class JobSettings {
             resolved.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, perJob);
         }
         Duration transactionTimeout = transactionTimeout(conf, resolved, interval.plus(timeout).plus(restart));
-        return new JobSettings(resolved, batching, drift, interval, timeout, restart, transactionTimeout, maxLength);
+        return new JobSettings(resolved, batching, drift, interval, timeout, restart, transactionTimeout, model);
     }
 
     /**
@@ -266,60 +272,25 @@ public final class JobSettings {
     // ------------------------------------------------------------------------------------------------ inference
 
     /**
-     * The inference and policy options, checked against the bundle as BatchClassifier.open, SubBatchPlan and
-     * ClassifyBatchFunction.policy check them when the operator opens. Returns the effective max length.
+     * The inference and policy options, checked by the same builders the operators use when they open
+     * ({@link InferenceSettings#of}, {@link PolicySettings#of}), then against the bundle ({@link
+     * Classifier#check}: token budget against its max length, threshold labels against its labels). Returns the
+     * model in force: the bundle's identity, read once here and handed to every operator that names the model.
      */
-    // TODO(h-core merge): call InferenceSettings.of and the policy settings builder instead of repeating their checks
-    private static int checkInference(Configuration conf) {
+    private static ModelIdentity checkInference(Configuration conf) {
+        InferenceSettings.of(conf);
+        PolicySettings.of(conf);
         ModelBundle bundle;
         try {
             bundle = ModelBundle.load(conf);
         } catch (InvalidModelBundleException | java.io.UncheckedIOException e) {
             throw new IllegalArgumentException(InferenceOptions.MODEL_DIR.key() + ": " + e.getMessage(), e);
         }
-        int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
-        if (maxLength < 8) {
-            throw new IllegalArgumentException(InferenceOptions.MAX_LENGTH.key() + " must be >= 8, got " + maxLength);
+        try {
+            return Classifier.check(bundle, conf);
+        } catch (InvalidModelBundleException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
-        // A sequence of max length is padded to at most max length (SubBatchPlan.paddedLength): the largest row.
-        int budget = conf.get(InferenceOptions.TOKEN_BUDGET);
-        if (budget < maxLength) {
-            throw new IllegalArgumentException(InferenceOptions.TOKEN_BUDGET.key() + " is " + budget
-                    + " tokens, less than one sequence of the model's max length (" + maxLength
-                    + "): raise it to at least " + maxLength + " or lower " + InferenceOptions.MAX_LENGTH.key() + ".");
-        }
-        atLeast(InferenceOptions.MAX_SUB_BATCH, conf.get(InferenceOptions.MAX_SUB_BATCH), 1);
-        double efficiency = conf.get(InferenceOptions.MIN_PADDING_EFFICIENCY);
-        if (!(efficiency >= 0 && efficiency <= 1)) {
-            throw new IllegalArgumentException(InferenceOptions.MIN_PADDING_EFFICIENCY.key() + " must be in [0, 1],"
-                    + " got " + efficiency);
-        }
-        atLeast(InferenceOptions.INTRA_OP_THREADS, conf.get(InferenceOptions.INTRA_OP_THREADS), 0);
-        atLeast(InferenceOptions.CUDA_DEVICE, conf.get(InferenceOptions.CUDA_DEVICE), 0);
-        conf.getOptional(InferenceOptions.CUDA_MEMORY_LIMIT).ifPresent(m -> {
-            if (m.getBytes() < 1) {
-                throw new IllegalArgumentException(InferenceOptions.CUDA_MEMORY_LIMIT.key() + " must be more than 0"
-                        + " bytes (leave it unset for no limit)");
-            }
-        });
-        if (conf.getOptional(JobOptions.THRESHOLDS).isPresent()) {
-            String version = conf.getOptional(JobOptions.POLICY_VERSION).orElseThrow(() ->
-                    new IllegalArgumentException(JobOptions.POLICY_VERSION.key() + " must be set with "
-                            + JobOptions.THRESHOLDS.key() + ": every decision records the version of the thresholds"
-                            + " that made it"));
-            if (version.isBlank()) {
-                throw new IllegalArgumentException(JobOptions.POLICY_VERSION.key() + " is blank: give the version of"
-                        + " the thresholds in " + JobOptions.THRESHOLDS.key());
-            }
-            try {
-                Thresholds.parse(new ObjectMapper().readTree(conf.get(JobOptions.THRESHOLDS)), bundle.labels());
-            } catch (IOException | IllegalArgumentException e) {
-                throw new IllegalArgumentException(JobOptions.THRESHOLDS.key() + ": " + e.getMessage()
-                        + " (expected e.g. {\"spam\": {\"review\": 0.5, \"block\": 0.9}}, scores in [0, 1], review <="
-                        + " block, labels " + bundle.labels() + ")", e);
-            }
-        }
-        return maxLength;
     }
 
     // ------------------------------------------------------------------------------------------------ timeouts
@@ -417,9 +388,14 @@ public final class JobSettings {
         return transactionTimeout;
     }
 
+    /** The model in force, read once from the bundle: every operator that names the model is given it. */
+    public ModelIdentity model() {
+        return model;
+    }
+
     /** The model's effective max length (the bundle's, or inference.max-length). */
     public int maxLength() {
-        return maxLength;
+        return model.maxLength();
     }
 
     /** The consumer group the source commits to. */

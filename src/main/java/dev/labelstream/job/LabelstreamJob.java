@@ -8,7 +8,10 @@ import dev.labelstream.drift.DriftMonitor;
 import dev.labelstream.drift.DriftObservation;
 import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.drift.DriftSettings;
+import dev.labelstream.classify.Classifier;
 import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.io.DecodeFunction;
 import dev.labelstream.io.InputEvent;
 import dev.labelstream.io.KafkaIo;
@@ -55,9 +58,14 @@ public final class LabelstreamJob {
         build(env, settings);
     }
 
-    /** Adds the topology to {@code env}, from settings already checked. */
+    /**
+     * Adds the topology to {@code env}, from settings already checked. The model in force (name, version,
+     * labels) was read once by the settings; every operator that names the model is given that value instead of
+     * reading the bundle again.
+     */
     public static void build(StreamExecutionEnvironment env, JobSettings settings) {
         Configuration conf = settings.configuration();
+        ModelIdentity model = settings.model();
         env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
         // Set, not left to Flink's default (10 min): the transaction timeout is derived from it.
         env.getCheckpointConfig().setCheckpointTimeout(settings.checkpointTimeout().toMillis());
@@ -77,7 +85,7 @@ public final class LabelstreamJob {
                 settings.batching(), tokenEstimator(settings.maxLength()));
         batches.uid("micro-batch");
 
-        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf);
+        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf, model);
         long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
         int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
         SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
@@ -98,10 +106,10 @@ public final class LabelstreamJob {
                     .name("outcome-observations")
                     .uid("outcome-observations");
             DataStream<DriftObservation> rejectedObserved = rejected
-                    .map(new DeadLetterObservations(conf))
+                    .map(new DeadLetterObservations(model))
                     .name("dead-letter-observations")
                     .uid("dead-letter-observations");
-            outputs = outputs.union(DriftMonitor.reports(observed.union(rejectedObserved), conf));
+            outputs = outputs.union(DriftMonitor.reports(observed.union(rejectedObserved), conf, model));
         }
         outputs
                 .sinkTo(KafkaIo.sink(conf))

@@ -22,8 +22,15 @@ public record ModerationPolicy(List<String> labels, Map<String, Thresholds> thre
         Objects.requireNonNull(version, "version");
     }
 
-    /** An action and the label and threshold that decided it, for the decision's statement of reasons. */
-    public record Decision(ModerationAction action, String reason) {}
+    /**
+     * An action and the label and threshold that decided it, for the decision's statement of reasons.
+     *
+     * @param action the strongest action any label reached
+     * @param reason in words: the label, its score and the threshold it reached
+     * @param label the label whose threshold decided; null when none was reached (ALLOW)
+     * @param threshold the threshold crossed (review or block score); null when none was reached
+     */
+    public record Decision(ModerationAction action, String reason, String label, Double threshold) {}
 
     public Decision decide(float[] scores) {
         if (scores.length != labels.size()) {
@@ -31,6 +38,8 @@ public record ModerationPolicy(List<String> labels, Map<String, Thresholds> thre
         }
         ModerationAction action = ModerationAction.ALLOW;
         String reason = "no label reached its review threshold";
+        String label = null;
+        Double threshold = null;
         for (int i = 0; i < scores.length; i++) {
             Thresholds t = thresholds.get(labels.get(i));
             if (t == null) {
@@ -40,11 +49,13 @@ public record ModerationPolicy(List<String> labels, Map<String, Thresholds> thre
                     : scores[i] >= t.review() ? ModerationAction.REVIEW : ModerationAction.ALLOW;
             if (a.ordinal() > action.ordinal()) {
                 action = a;
+                label = labels.get(i);
+                threshold = a == ModerationAction.BLOCK ? t.block() : t.review();
                 reason = String.format(java.util.Locale.ROOT, "%s %.3f >= %s threshold %.3f", labels.get(i),
                         scores[i], a == ModerationAction.BLOCK ? "block" : "review",
                         a == ModerationAction.BLOCK ? t.block() : t.review());
             }
         }
-        return new Decision(action, reason);
+        return new Decision(action, reason, label, threshold);
     }
 }

@@ -30,12 +30,23 @@ public record Thresholds(double review, double block) {
     public static final Thresholds NEVER = new Thresholds(1.0, 1.0000001);
 
     /**
-     * Parses {@code {"spam": {"review": 0.5, "block": 0.9}, ...}}. A label may set only "review" (never
-     * blocks) or only "block" (review at the same score).
+     * Parses {@code {"spam": {"review": 0.5, "block": 0.9}, ...}} for a model with {@code labels}. A label may set
+     * only "review" (never blocks) or only "block" (review at the same score).
      *
      * @throws IllegalArgumentException naming the label and the problem
      */
     public static Map<String, Thresholds> parse(JsonNode node, List<String> labels) {
+        Map<String, Thresholds> out = parse(node);
+        checkLabels(out, labels);
+        return out;
+    }
+
+    /**
+     * Parses thresholds without a model at hand: every check except that the labels exist.
+     *
+     * @throws IllegalArgumentException naming the label and the problem
+     */
+    public static Map<String, Thresholds> parse(JsonNode node) {
         Map<String, Thresholds> out = new LinkedHashMap<>();
         if (node == null || node.isMissingNode() || node.isNull()) {
             return out;
@@ -46,10 +57,6 @@ public record Thresholds(double review, double block) {
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String label = e.getKey();
-            if (!labels.contains(label)) {
-                throw new IllegalArgumentException("thresholds name label \"" + label + "\", which the model does"
-                        + " not have; its labels are " + labels);
-            }
             JsonNode t = e.getValue();
             JsonNode review = t.get("review");
             JsonNode block = t.get("block");
@@ -66,5 +73,15 @@ public record Thresholds(double review, double block) {
             }
         }
         return out;
+    }
+
+    /** @throws IllegalArgumentException when {@code thresholds} name a label the model does not have */
+    public static void checkLabels(Map<String, Thresholds> thresholds, List<String> labels) {
+        for (String label : thresholds.keySet()) {
+            if (!labels.contains(label)) {
+                throw new IllegalArgumentException("thresholds name label \"" + label + "\", which the model does"
+                        + " not have; its labels are " + labels);
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
 /**
- * Moderation policy: thresholds per label mapped to actions ({@code ALLOW}, {@code REVIEW}, {@code BLOCK}) with
- * the reason and the threshold that decided, and the policy version every decision names.
+ * Moderation policies: per-label thresholds, the action a classification's scores lead to and why, and {@link
+ * dev.labelstream.moderation.PolicySettings} (the moderation options checked before submit, then against the
+ * model's labels).
  *
- * <p>Imports: the generated Avro types only. The policy is data, not code.
+ * <p>Imports: {@code inference} (a bundle's labels and shipped thresholds) and the generated Avro enums only.
  */
 package dev.labelstream.moderation;

@@ -1,5 +1,6 @@
 package dev.labelstream.sql;
 
+import dev.labelstream.moderation.ModerationOptions;
 import dev.labelstream.batching.BatchingOptions;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.inference.InferenceOptions;
@@ -54,7 +55,7 @@ public final class LabelstreamModelProviderFactory implements ModelProviderFacto
             InferenceOptions.MIN_PADDING_EFFICIENCY, InferenceOptions.MAX_SUB_BATCH, InferenceOptions.MAX_LENGTH,
             InferenceOptions.LONG_TEXT, InferenceOptions.WINDOW_AGGREGATE,
             BatchingOptions.MAX_RECORDS, BatchingOptions.MAX_TOKENS, BatchingOptions.LINGER,
-            JobOptions.THRESHOLDS, JobOptions.POLICY_VERSION, JobOptions.FAILURE_POLICY,
+            ModerationOptions.THRESHOLDS, ModerationOptions.POLICY_VERSION, JobOptions.FAILURE_POLICY,
             JobOptions.ASYNC_THREADS, JobOptions.ASYNC_TIMEOUT, JobOptions.ASYNC_MAX_RETRIES,
             JobOptions.ASYNC_RETRY_BACKOFF);
 

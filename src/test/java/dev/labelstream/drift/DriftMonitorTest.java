@@ -59,7 +59,7 @@ class DriftMonitorTest {
                 new ExecutionConfig(), TypeInformation.of(DriftObservation.class), DriftObservation::modelKey,
                 Types.STRING);
         OneInputStreamOperator<DriftObservation, OutboundRecord> op = b.aggregate(new DriftAggregate(s.sampleSize),
-                new DriftMonitor(conf, s), TypeInformation.of(DriftAccumulator.class));
+                new DriftMonitor(conf, s, dev.labelstream.inference.ModelBundle.load(conf).identity()), TypeInformation.of(DriftAccumulator.class));
         return new KeyedOneInputStreamOperatorTestHarness<>(op, DriftObservation::modelKey, Types.STRING);
     }
 

@@ -131,7 +131,7 @@ class BatchInvarianceTest {
                         .as("%s input %d (%d tokens): scores in the batch vs alone", family, i, alone.tokens())
                         .isLessThanOrEqualTo(TOLERANCE);
                 assertThat(inBatch.top()).isEqualTo(alone.top());
-                if (bundle.pooling() != ModelBundle.Pooling.NONE) {
+                if (bundle.scoring().pooling() != ModelBundle.Pooling.NONE) {
                     assertThat(inBatch.embedding()).hasSize(TinyTransformer.HIDDEN);
                     assertThat(maxAbsDiff(inBatch.embedding(), alone.embedding()))
                             .as("%s input %d: embedding in the batch vs alone", family, i)

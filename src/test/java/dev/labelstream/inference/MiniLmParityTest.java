@@ -124,9 +124,9 @@ class MiniLmParityTest {
     @Test
     void defaultBundleIsMeanPooledAndNormalized() {
         ModelBundle bundle = at128.bundle();
-        assertThat(bundle.pooling()).isEqualTo(ModelBundle.Pooling.MEAN);
-        assertThat(bundle.normalize()).isTrue();
-        assertThat(bundle.head().hidden()).isEqualTo(384);
+        assertThat(bundle.scoring().pooling()).isEqualTo(ModelBundle.Pooling.MEAN);
+        assertThat(bundle.scoring().normalize()).isTrue();
+        assertThat(bundle.scoring().head().hidden()).isEqualTo(384);
     }
 
     @Test

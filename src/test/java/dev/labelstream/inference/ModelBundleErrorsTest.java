@@ -1,5 +1,6 @@
 package dev.labelstream.inference;
 
+import dev.labelstream.moderation.PolicySettings;
 import static dev.labelstream.inference.InferenceTestSupport.conf;
 import static dev.labelstream.inference.InferenceTestSupport.copyBundle;
 import static dev.labelstream.inference.InferenceTestSupport.readObject;
@@ -16,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -136,7 +138,37 @@ class ModelBundleErrorsTest {
     void unknownModelTypeListsTheSupportedOnes() throws Exception {
         Path dir = editConfig(copy(bert), c -> c.put("model_type", "t5"));
         assertLoadFails(dir, dir.resolve("config.json"), "model_type \"t5\" is not supported",
-                "Supported model types: ", "albert", "bert", "distilbert", "gpt2", "roberta", "xlm-roberta");
+                "Supported model types: albert, bert, gpt2, roberta.", "distilbert", "xlm-roberta",
+                "inference.allow-untested-model-type");
+    }
+
+    @Test
+    void untestedModelTypeFailsUnlessAllowed() throws Exception {
+        for (String type : List.of("llama", "distilbert", "xlnet", "modernbert")) {
+            Path dir = editConfig(copy(bert), c -> c.put("model_type", type));
+            assertLoadFails(dir, dir.resolve("config.json"), "model_type \"" + type + "\" is untested",
+                    "tested: albert, bert, gpt2, roberta", "inference.allow-untested-model-type: true",
+                    "--set inference.allow-untested-model-type=true");
+        }
+        // With the override, an untested encoder type runs with the encoder rule: a BERT graph classifies as BERT.
+        Path dir = editConfig(copy(bert), c -> c.put("model_type", "distilbert"));
+        Configuration allow = conf("inference.allow-untested-model-type", "true", "model.dir", dir.toString());
+        ModelBundle untested = ModelBundle.load(allow);
+        assertThat(untested.identity().family()).isEqualTo(ModelFamily.ENCODER);
+        assertThat(untested.modelType()).isEqualTo("distilbert");
+        try (BatchClassifier c = BatchClassifier.open(untested, allow);
+                BatchClassifier b = BatchClassifier.open(ModelBundle.load(bert))) {
+            List<TextInput> in = List.of(TextInput.of("you are a terrible idiot"), TextInput.of("thanks a lot"));
+            assertThat(c.classify(in).results().get(0).scores())
+                    .containsExactly(b.classify(in).results().get(0).scores());
+        }
+        // and an untested decoder type with the decoder rule
+        Path llama = editConfig(copy(bert), c -> {
+            c.put("model_type", "llama");
+            c.put("eos_token_id", 102);
+        });
+        assertThat(ModelBundle.load(conf("inference.allow-untested-model-type", "true", "model.dir",
+                llama.toString())).identity().family()).isEqualTo(ModelFamily.DECODER);
     }
 
     @Test
@@ -264,18 +296,28 @@ class ModelBundleErrorsTest {
         assertLoadFails(dir, dir.resolve("head.json"), "has 2 labels but 2 weight rows and 1 bias values");
     }
 
+    /** The bundle's thresholds are the moderation package's to read: it fails on them, naming labelstream.json. */
+    private static void assertPolicyFails(Path dir, String... problem) {
+        ModelBundle bundle = ModelBundle.load(dir);
+        assertThatThrownBy(() -> PolicySettings.bundlePolicy(bundle))
+                .isInstanceOf(InvalidModelBundleException.class)
+                .hasMessageStartingWith(dir.resolve("labelstream.json") + ": ")
+                .hasMessageContainingAll(problem);
+        assertThatThrownBy(() -> PolicySettings.check(bundle, new Configuration()))
+                .isInstanceOf(InvalidModelBundleException.class)
+                .hasMessageContainingAll(problem);
+    }
+
     @Test
     void thresholdsNamingAnUnknownLabel() throws Exception {
         Path dir = settings(copy(bert), Map.of("thresholds", Map.of("spam", Map.of("review", 0.5, "block", 0.9))));
-        assertLoadFails(dir, dir.resolve("labelstream.json"), "thresholds name label \"spam\"",
-                "its labels are [ok, toxic]");
+        assertPolicyFails(dir, "thresholds name label \"spam\"", "its labels are [ok, toxic]");
     }
 
     @Test
     void blockBelowReview() throws Exception {
         Path dir = settings(copy(bert), Map.of("thresholds", Map.of("toxic", Map.of("review", 0.9, "block", 0.5))));
-        assertLoadFails(dir, dir.resolve("labelstream.json"), "thresholds for \"toxic\"",
-                "block threshold 0.5 is below the review threshold 0.9");
+        assertPolicyFails(dir, "thresholds for \"toxic\"", "block threshold 0.5 is below the review threshold 0.9");
     }
 
     @Test
@@ -329,7 +371,7 @@ class ModelBundleErrorsTest {
     @Test
     void tokenBudgetBelowMaxLength() {
         assertOpenFails(bert, conf("inference.token-budget", "256"), IllegalArgumentException.class,
-                "inference.token-budget is 256 tokens", "(512)", "inference.max-length");
+                "inference.token-budget: 256 tokens", "(512)", "inference.max-length");
         // fine once max length fits
         try (BatchClassifier c = BatchClassifier.open(ModelBundle.load(bert),
                 conf("inference.token-budget", "256", "inference.max-length", "256"))) {
@@ -340,8 +382,8 @@ class ModelBundleErrorsTest {
     @Test
     void optionsOutOfRange() {
         assertOpenFails(bert, conf("inference.max-length", "4"), IllegalArgumentException.class,
-                "inference.max-length must be >= 8, got 4");
+                "inference.max-length: must be >= 8, got 4; allowed: ");
         assertOpenFails(bert, conf("inference.max-sub-batch", "0"), IllegalArgumentException.class,
-                "inference.max-sub-batch must be >= 1, got 0");
+                "inference.max-sub-batch: must be >= 1, got 0; allowed: ");
     }
 }

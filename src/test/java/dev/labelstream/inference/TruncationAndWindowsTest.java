@@ -127,7 +127,7 @@ class TruncationAndWindowsTest {
     @Test
     void gpt2PairOfLongTextsKeepsBothSegmentsAroundTheDelimiter() {
         ModelBundle bundle = limited(gpt2, ModelBundle.LongText.TRUNCATE, ModelBundle.WindowAggregate.MAX);
-        assertThat(bundle.pairDelimiter()).isEqualTo("<|endoftext|>");
+        assertThat(bundle.tokenization().pairDelimiter()).isEqualTo("<|endoftext|>");
         try (TextEncoder full = new TextEncoder(ModelBundle.load(gpt2)); TextEncoder cut = new TextEncoder(bundle)) {
             long[] a = full.encode(TextInput.of(longText)).ids()[0];
             long[] b = full.encode(TextInput.of(longText2)).ids()[0];
@@ -178,7 +178,7 @@ class TruncationAndWindowsTest {
     @Test
     void windowsCoverTheTextWithTheStrideAsOverlap() {
         ModelBundle bundle = limited(bert, ModelBundle.LongText.WINDOWS, ModelBundle.WindowAggregate.MAX);
-        int stride = bundle.windowStride();
+        int stride = bundle.tokenization().windowStride();
         assertThat(stride).isEqualTo(MAX_LENGTH / 4);
         try (TextEncoder full = new TextEncoder(ModelBundle.load(bert).withLimits(100_000,
                 ModelBundle.LongText.TRUNCATE, ModelBundle.WindowAggregate.MAX));
@@ -280,7 +280,7 @@ class TruncationAndWindowsTest {
             Classification result = c.classify(List.of(TextInput.of(longText))).results().get(0);
             TextEncoder.Encoded e = windows.encode(TextInput.of(longText));
             assertThat(result.windows()).isEqualTo(e.windows()).isGreaterThan(1);
-            LinearHead head = bundle.head();
+            LinearHead head = bundle.scoring().head();
             float[] embedding = new float[TinyTransformer.HIDDEN];
             float[][] scores = new float[e.windows()][];
             for (int w = 0; w < e.windows(); w++) {

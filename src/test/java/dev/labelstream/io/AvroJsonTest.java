@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.ModerationAction;
+import dev.labelstream.classify.Decision;
+import dev.labelstream.inference.Classification;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -14,9 +16,15 @@ class AvroJsonTest {
     static ClassifiedEvent event(String topLabel, Map<String, String> attributes) {
         InputEvent in = new InputEvent(new SourceRecord("t", 1, 9, 1000L, null, new byte[0], List.of()), "id-1", "x",
                 null, attributes, attributes == null ? null : 500L);
-        ClassifiedEvents.Verdict v = new ClassifiedEvents.Verdict(List.of("ham", "spam"), new float[] {0.25f, 0.75f},
-                1, ModerationAction.REVIEW, "spam 0.750 >= review threshold 0.500", topLabel != null, false, 12);
-        return ClassifiedEvents.build(in, v, new ClassifiedEvents.Decider("m", "1", "p1", "CPU"), 3.5f, 2000L);
+        Classification c = new Classification(new float[] {0.25f, 0.75f}, 1, false, 12, 0, 1, null, "CPU");
+        Decision d = topLabel != null
+                ? new Decision(Decision.id(ClassifiedEvents.decisionKey(in.source()), "m", "1", "p1"), "t/1/9",
+                        List.of("ham", "spam"), c, ModerationAction.REVIEW, "spam 0.750 >= review threshold 0.500",
+                        "spam", 0.5, "m", "1", "p1", "CPU", null)
+                : new Decision(Decision.id(ClassifiedEvents.decisionKey(in.source()), "m", "1", "p1"), "t/1/9",
+                        List.of("ham", "spam"), null, ModerationAction.REVIEW, "unclassified", null, null, "m", "1",
+                        "p1", "CPU", "INFERENCE_FAILED");
+        return ClassifiedEvents.build(in, d, 3.5f, 2000L);
     }
 
     @Test
@@ -43,11 +51,13 @@ class AvroJsonTest {
     @Test
     void decisionIdIsStableForTheSameSourcePositionAndDecider() {
         SourceRecord r = new SourceRecord("t", 1, 9, 0, null, null, List.of());
-        ClassifiedEvents.Decider d = new ClassifiedEvents.Decider("m", "1", "p1", "CPU");
-        assertThat(ClassifiedEvents.decisionId(r, d)).isEqualTo(ClassifiedEvents.decisionId(r, d));
-        assertThat(ClassifiedEvents.decisionId(r, d)).isNotEqualTo(ClassifiedEvents.decisionId(
-                new SourceRecord("t", 1, 10, 0, null, null, List.of()), d));
-        assertThat(ClassifiedEvents.decisionId(r, d)).isNotEqualTo(
-                ClassifiedEvents.decisionId(r, new ClassifiedEvents.Decider("m", "2", "p1", "CPU")));
+        String key = ClassifiedEvents.decisionKey(r);
+        assertThat(Decision.id(key, "m", "1", "p1")).isEqualTo(Decision.id(key, "m", "1", "p1"));
+        assertThat(Decision.id(key, "m", "1", "p1")).isNotEqualTo(Decision.id(ClassifiedEvents.decisionKey(
+                new SourceRecord("t", 1, 10, 0, null, null, List.of())), "m", "1", "p1"));
+        assertThat(Decision.id(key, "m", "1", "p1")).isNotEqualTo(Decision.id(key, "m", "2", "p1"));
+        // the same bytes as before the core existed, so decision ids of old outputs still de-duplicate
+        assertThat(Decision.id(key, "m", "1", "p1")).isEqualTo(java.util.UUID.nameUUIDFromBytes(
+                "t/1/9/m/1/p1".getBytes(java.nio.charset.StandardCharsets.UTF_8)).toString());
     }
 }

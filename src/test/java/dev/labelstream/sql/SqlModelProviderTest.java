@@ -17,6 +17,7 @@ import dev.labelstream.job.JobTestSupport;
 import dev.labelstream.job.TestKafka;
 import dev.labelstream.metrics.Metrics;
 import dev.labelstream.moderation.ModerationPolicy;
+import dev.labelstream.moderation.PolicySettings;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -135,7 +136,7 @@ class SqlModelProviderTest {
         assertThat(byId).hasSize(messages.size());
         Configuration conf = Configuration.fromMap(MODEL_OPTIONS);
         ModelBundle bundle = ModelBundle.load(conf);
-        ModerationPolicy policy = new ModerationPolicy(bundle.labels(), bundle.thresholds(), bundle.policyVersion());
+        ModerationPolicy policy = PolicySettings.bundlePolicy(bundle);
         try (BatchClassifier direct = BatchClassifier.open(bundle, conf)) {
             List<Classification> expected = direct.classify(messages.stream().map(m -> TextInput.of(m.text())).toList())
                     .results();
@@ -157,7 +158,7 @@ class SqlModelProviderTest {
                 assertThat(r.get("truncated").asBoolean()).isEqualTo(c.truncated());
                 assertThat(r.get("model_name").asText()).isEqualTo(bundle.name());
                 assertThat(r.get("model_version").asText()).isEqualTo(bundle.version());
-                assertThat(r.get("policy_version").asText()).isEqualTo(bundle.policyVersion());
+                assertThat(r.get("policy_version").asText()).isEqualTo(policy.version());
                 assertThat(r.get("execution_provider").asText()).isEqualTo("CPU");
             }
         }
