@@ -102,6 +102,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
 
     @Override
     public void open(OpenContext ctx) throws IOException {
+        Configuration conf = ThreadBudget.resolve(this.conf); // CPU: threads and rows per call follow the cores
         ModelBundle bundle = ModelBundle.load(conf);
         classifier = BatchClassifier.open(bundle, conf);
         policy = policy(bundle, conf);
