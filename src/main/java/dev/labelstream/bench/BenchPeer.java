@@ -175,4 +175,98 @@ final class BenchPeer {
         }
         return na == 0 || nb == 0 ? Double.NaN : dot / Math.sqrt(na * nb);
     }
+
+    /** What {@link #measure} found: the peer and the raw engine at the peer's truncation, on the same texts. */
+    record Measured(String status, Model model, int maxTokens, BenchStats.Summary rate, BenchStats.Summary tokenRate,
+            BenchStats.Summary engineRate, BenchStats.Summary engineTokenRate, double cosineMean, double cosineMin,
+            double agreement) {
+        static Measured skipped(String why) {
+            return new Measured(why, null, 0, BenchStats.Summary.EMPTY, BenchStats.Summary.EMPTY,
+                    BenchStats.Summary.EMPTY, BenchStats.Summary.EMPTY, Double.NaN, Double.NaN, Double.NaN);
+        }
+
+        boolean measured() {
+            return model != null;
+        }
+    }
+
+    /**
+     * The peer as a user gets it (its own defaults: one text per call on its own pool) against the raw engine at
+     * {@code engine} (the search's best) and the peer's truncation, {@code ctx.repeat} times each, alternating.
+     */
+    static Measured measure(BenchContext ctx, org.apache.flink.configuration.Configuration conf,
+            dev.labelstream.inference.ModelBundle bundle, List<String> texts, List<String> warmTexts,
+            BenchSearch.Point engine) throws IOException {
+        Optional<Model> same = matching(bundle.modelFile());
+        if (same.isEmpty()) {
+            String why = "skipped: the bundle's model.onnx is none of the MiniLM-L6 graphs langchain4j runs in process";
+            ctx.out.println("peer: " + why);
+            return Measured.skipped(why);
+        }
+        Optional<BenchPeer> loaded = load(same.get().modelClass());
+        if (loaded.isEmpty()) {
+            ctx.out.println("peer: not available (build with -Pbench)");
+            return Measured.skipped("not available (build with -Pbench)");
+        }
+        BenchPeer peer = loaded.get();
+        int peerMax = maxTokens(same.get());
+        ctx.section("peer: langchain4j " + same.get().simpleName() + " (the same ONNX graph) + the bundle's head,"
+                + " truncating at " + (peerMax > 0 ? peerMax + " tokens" : "its own limit") + "; raw engine: "
+                + engine.label());
+        org.apache.flink.configuration.Configuration sameTruncation = engine.applyTo(conf, java.util.Set.of());
+        if (peerMax > 0) {
+            sameTruncation.set(dev.labelstream.inference.InferenceOptions.MAX_LENGTH, peerMax);
+        }
+        List<Double> rates = new ArrayList<>();
+        List<Double> tokenRates = new ArrayList<>();
+        List<Double> engineRates = new ArrayList<>();
+        List<Double> engineTokenRates = new ArrayList<>();
+        double cosSum = 0;
+        double cosMin = Double.NaN;
+        int agree = 0;
+        try (dev.labelstream.inference.BatchClassifier c =
+                dev.labelstream.inference.BatchClassifier.open(bundle, sameTruncation)) {
+            if (!warmTexts.isEmpty()) {
+                peer.embedAll(warmTexts);
+                BenchRaw.run(c, warmTexts, engine.batch(), engine.callers(), null);
+            }
+            for (int r = 1; r <= ctx.repeat; r++) {
+                long t0 = System.nanoTime();
+                Embedded e = peer.embedAll(texts);
+                int[] peerTop = new int[e.embeddings().length];
+                for (int i = 0; i < peerTop.length; i++) {
+                    peerTop[i] = c.classifyEmbedding(e.embeddings()[i]).top();
+                }
+                double s = (System.nanoTime() - t0) / 1e9;
+                rates.add(texts.size() / s);
+                tokenRates.add(e.tokens() / s);
+                List<dev.labelstream.inference.Classification> sink = r == 1 ? new ArrayList<>() : null;
+                BenchRaw.Run run = BenchRaw.run(c, texts, engine.batch(), engine.callers(), sink);
+                engineRates.add(run.textsPerSecond());
+                engineTokenRates.add(run.tokensPerSecond());
+                ctx.out.printf(java.util.Locale.ROOT, "  run %d/%d: peer %s rec/s (%s tokens/s); raw engine at %d"
+                                + " tokens: %s rec/s (%s tokens/s)%n", r, ctx.repeat, BenchReport.fmt(texts.size() / s),
+                        BenchReport.fmt(e.tokens() / s), peerMax, BenchReport.fmt(run.textsPerSecond()),
+                        BenchReport.fmt(run.tokensPerSecond()));
+                ctx.out.flush();
+                if (sink != null) {
+                    for (int i = 0; i < sink.size(); i++) {
+                        dev.labelstream.inference.Classification cl = sink.get(i);
+                        double cos = cl.embedding() == null ? Double.NaN : cosine(cl.embedding(), e.embeddings()[i]);
+                        cosSum += cos;
+                        cosMin = Double.isNaN(cosMin) ? cos : Math.min(cosMin, cos);
+                        if (peerTop[i] == cl.top()) {
+                            agree++;
+                        }
+                    }
+                }
+            }
+        }
+        ctx.out.printf(java.util.Locale.ROOT, "  same model check: embedding cosine vs labelstream at the same"
+                        + " truncation mean %s, min %s; top labels agree on %d of %d%n",
+                BenchReport.fmt(cosSum / texts.size()), BenchReport.fmt(cosMin), agree, texts.size());
+        return new Measured("measured", same.get(), peerMax, BenchStats.Summary.of(rates),
+                BenchStats.Summary.of(tokenRates), BenchStats.Summary.of(engineRates),
+                BenchStats.Summary.of(engineTokenRates), cosSum / texts.size(), cosMin, (double) agree / texts.size());
+    }
 }

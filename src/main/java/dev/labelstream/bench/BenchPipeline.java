@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -122,13 +123,15 @@ final class BenchPipeline {
 
     /** The job's own view, from the in-process metric reporter. */
     record JobMetrics(long batches, double meanBatch, double p50Batch, long maxBatch, double paddingEfficiency,
-            double p50InferenceMs) {
-        static final JobMetrics NONE = new JobMetrics(0, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN);
+            double p50InferenceMs, double tokenizeMsSum, double inferenceMsSum, long recordsOut) {
+        static final JobMetrics NONE = new JobMetrics(0, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN,
+                Double.NaN, Double.NaN, 0);
     }
 
     /** What one run measured. */
     record Result(String name, Plan plan, Phase warmup, Phase measured, Phase paced, int pacedSent,
-            double offeredRate, long startupMs, double cpuCores, JobMetrics metrics, String problem) {
+            double offeredRate, long startupMs, double cpuCores, JobMetrics metrics, String problem,
+            Map<String, Long> cpuSplit) {
 
         /**
          * Measured records per second as committed: all pre-loaded records' consumer receive times, from the
@@ -171,6 +174,15 @@ final class BenchPipeline {
     /** Runs the job on {@code kafka} with {@code base} (inference, batching, checkpoint settings) and {@code plan}. */
     static Result run(EmbeddedKafka kafka, Configuration base, String runId, BenchCorpus corpus, Plan plan)
             throws Exception {
+        return run(kafka, base, runId, corpus, plan, Set.of());
+    }
+
+    /**
+     * As above; {@code brokerThreads}: ids of the embedded broker's threads, so that their CPU time is reported
+     * apart ({@link BenchCpu}).
+     */
+    static Result run(EmbeddedKafka kafka, Configuration base, String runId, BenchCorpus corpus, Plan plan,
+            Set<Long> brokerThreads) throws Exception {
         String prefix = "bench-" + runId;
         String in = prefix + "-in";
         String out = prefix + "-out";
@@ -189,7 +201,9 @@ final class BenchPipeline {
         conf.set(KafkaOptions.GROUP_ID, prefix);
         conf.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, prefix);
         conf.set(KafkaOptions.STARTING_OFFSETS, KafkaOptions.StartingOffsets.EARLIEST);
-        conf.set(KafkaOptions.DELIVERY_GUARANTEE, KafkaOptions.Guarantee.EXACTLY_ONCE);
+        // Exactly-once unless the run asks otherwise (the AT_LEAST_ONCE latency run).
+        conf.set(KafkaOptions.DELIVERY_GUARANTEE, base.getOptional(KafkaOptions.DELIVERY_GUARANTEE)
+                .orElse(KafkaOptions.Guarantee.EXACTLY_ONCE));
         conf.set(KafkaOptions.INPUT_FORMAT, InputFormat.JSON);
         conf.set(KafkaOptions.OUTPUT_FORMAT, KafkaOptions.OutputFormat.JSON);
         conf.set(JobOptions.PARALLELISM, parallelism);
@@ -224,6 +238,8 @@ final class BenchPipeline {
         long anchorWall = 0;
         long anchorCpu = cpuNanos();
         double cpuCores = Double.NaN;
+        BenchCpu.Snapshot anchorThreads = null;
+        Map<String, Long> cpuSplit = Map.of();
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         LabelstreamJob.build(env, conf);
@@ -264,14 +280,17 @@ final class BenchPipeline {
                 if (anchorWall == 0 && warmup.outputs() >= plan.warmup()) {
                     anchorWall = now;
                     anchorCpu = cpuNanos();
+                    anchorThreads = BenchCpu.snapshot();
                 }
                 if (preloadedOut >= preloaded && Double.isNaN(cpuCores) && plan.measured() > 0 && now > anchorWall) {
                     cpuCores = (cpuNanos() - anchorCpu) / 1e6 / (now - anchorWall);
+                    cpuSplit = BenchCpu.split(anchorThreads, BenchCpu.snapshot(), brokerThreads);
                 }
                 if (preloadedOut >= preloaded && plan.paced() && !pacing.get()) {
                     pacing.set(true);
                     offeredRate = plan.pacedRate() > 0 ? plan.pacedRate() : plan.loadFraction()
-                            * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null).peakRate();
+                            * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null, Map.of())
+                                    .peakRate();
                     if (Double.isNaN(offeredRate) || offeredRate <= 0) {
                         problem = "no rate measured to offer a fraction of";
                         break;
@@ -317,7 +336,7 @@ final class BenchPipeline {
         JobMetrics metrics = metrics();
         cancel(job);
         return new Result(runId, plan, warmup, measured, paced, pacedSent.get(), offeredRate, startupMs, cpuCores,
-                metrics, problem);
+                metrics, problem, cpuSplit);
     }
 
     /** How long to wait for the last paced records: some checkpoints, and at least half a minute. */
@@ -408,9 +427,17 @@ final class BenchPipeline {
         // Both token histograms hold the same last batches: the ratio of their means is the ratio of sums.
         double padding = real == null || padded == null || padded.getStatistics().getMean() == 0 ? Double.NaN
                 : real.getStatistics().getMean() / padded.getStatistics().getMean();
+        Histogram tokenize = InProcessMetrics.histogram(".labelstream.tokenizeLatencyMs");
         return new JobMetrics(batch.getCount(), batch.getStatistics().getMean(), batch.getStatistics().getQuantile(0.5),
                 batch.getStatistics().getMax(), padding,
-                inference == null ? Double.NaN : inference.getStatistics().getQuantile(0.5));
+                inference == null ? Double.NaN : inference.getStatistics().getQuantile(0.5), sum(tokenize),
+                sum(inference), InProcessMetrics.counter(".labelstream.recordsOut"));
+    }
+
+    /** The sum of a histogram's values, while its window still holds all of them (NaN after). */
+    private static double sum(Histogram h) {
+        return h == null || h.getCount() > h.getStatistics().size() ? Double.NaN
+                : h.getStatistics().getMean() * h.getStatistics().size();
     }
 
     private static void cancel(JobClient job) {

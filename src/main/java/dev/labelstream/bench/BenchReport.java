@@ -11,8 +11,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.TreeMap;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.labelstream.batching.BatchingOptions;
+import dev.labelstream.config.Options;
+import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.job.JobOptions;
+import java.time.Duration;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.util.TimeUtils;
 
-/** The printed tables and the JSON report of {@code bench}. */
+/** The printed tables and the JSON report of {@code bench}: formatting, and the run's header and settings. */
 final class BenchReport {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -116,5 +127,101 @@ final class BenchReport {
     static void writeJson(Path file, JsonNode report) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         Files.write(file, JSON.writeValueAsBytes(report));
+    }
+
+    // ------------------------------------------------------------------------------ the run's context
+
+    static String header(boolean sweep, ModelBundle bundle, String provider, BenchCorpus corpus, Configuration conf,
+            BenchContext ctx) {
+        int n = ctx.records;
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "labelstream bench%s: model %s %s (%s, max_length %d) on %s%n",
+                sweep ? " --sweep" : "", bundle.name(), bundle.version(), bundle.modelType(),
+                conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength()), provider));
+        sb.append(String.format(Locale.ROOT, "  machine: %d cores, %s; Java %s; load average at start %.2f%n",
+                Runtime.getRuntime().availableProcessors(), cpuModel(), System.getProperty("java.version"),
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()));
+        sb.append(String.format(Locale.ROOT, "  corpus: %s, %d texts, %.0f chars mean (%d to %d)%n", corpus.name(),
+                corpus.size(), corpus.meanChars(), corpus.minChars(), corpus.maxChars()));
+        sb.append(String.format(Locale.ROOT, "  %d records per run, %d warm-up, %d runs; batching.max-records %d,"
+                        + " batching.max-tokens %d, batching.linger %s, inference.token-budget %d,"
+                        + " checkpoints every %s, parallelism %d%n", n, ctx.warmup, ctx.repeat,
+                conf.get(BatchingOptions.MAX_RECORDS), conf.get(BatchingOptions.MAX_TOKENS),
+                TimeUtils.formatWithHighestUnit(conf.get(BatchingOptions.LINGER)),
+                conf.get(InferenceOptions.TOKEN_BUDGET),
+                TimeUtils.formatWithHighestUnit(conf.get(JobOptions.CHECKPOINT_INTERVAL)),
+                conf.getOptional(JobOptions.PARALLELISM).orElse(1)));
+        return sb.toString();
+    }
+
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux
+        }
+        return System.getProperty("os.arch");
+    }
+
+    static ObjectNode environment(String providerRequested, String provider) {
+        ObjectNode e = BenchReport.JSON.createObjectNode();
+        e.put("cores", Runtime.getRuntime().availableProcessors());
+        e.put("cpu", cpuModel());
+        e.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
+        e.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        e.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        e.put("provider_requested", providerRequested);
+        e.put("provider", provider);
+        BenchReport.put(e, "load_average_1m", java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                .getSystemLoadAverage());
+        return e;
+    }
+
+    static ObjectNode settings(Configuration conf, ModelBundle bundle, BenchContext ctx) {
+        int n = ctx.records;
+        Duration latencyDuration = ctx.latencyDuration;
+        ObjectNode s = BenchReport.JSON.createObjectNode();
+        s.put("model", bundle.name() + " " + bundle.version());
+        s.put("model_dir", bundle.dir().toString());
+        s.put("records", n);
+        s.put("warmup", ctx.warmup);
+        s.put("repeat", ctx.repeat);
+        ArrayNode callers = s.putArray("raw_callers");
+        ctx.callers.forEach(callers::add);
+        ArrayNode intra = s.putArray("raw_intra_op_threads");
+        ctx.intraOps.forEach(intra::add);
+        ArrayNode sizes = s.putArray("batch_sizes");
+        ctx.batchSizes.forEach(sizes::add);
+        s.put("latency_duration_ms", latencyDuration.toMillis());
+        s.put("load_fraction", ctx.load);
+        if (ctx.rate != null) {
+            s.put("rate", ctx.rate);
+        }
+        s.put("throughput_definition", "committed: records received by a read_committed consumer after the commit"
+                + " that brought the warm-up-th output, over the time from that commit to the last one (consumer"
+                + " receive times, this JVM's wall clock); processed: the same from the job's decision_time stamps;"
+                + " raw engine: records over the wall time of the classify calls (raw texts) or over the sum of"
+                + " their inferenceNanos (pre-tokenized)");
+        s.put("latency_definition", "consumer receive time of the committed output minus the input record's Kafka"
+                + " timestamp (its send time), same clock");
+        ObjectNode job = s.putObject("job_configuration");
+        // kafka.properties may hold credentials: never written (as the job never logs them).
+        new TreeMap<>(conf.toMap()).forEach((k, v) -> job.put(k, k.startsWith(KafkaOptions.PROPERTIES.key())
+                ? "(not shown)" : v));
+        // Every labelstream option as the runs saw it, defaults included (sweep settings override some).
+        ObjectNode effective = s.putObject("effective_options");
+        Options.all().forEach((key, option) -> {
+            Object v = conf.getOptional(option).map(x -> (Object) x)
+                    .orElse(option.hasDefaultValue() ? option.defaultValue() : null);
+            if (v != null && !key.equals(KafkaOptions.PROPERTIES.key())) {
+                effective.put(key, v instanceof Duration d ? TimeUtils.formatWithHighestUnit(d) : String.valueOf(v));
+            }
+        });
+        return s;
     }
 }

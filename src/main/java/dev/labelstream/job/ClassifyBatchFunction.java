@@ -67,7 +67,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
 
     /** Opens the classification core on the TaskManager; serializable, as the function is. */
     interface ClassifierFactory extends Serializable {
-        Classifier open();
+        /** @param conf the job configuration with the thread budget resolved for this TaskManager */
+        Classifier open(Configuration conf);
     }
 
     /** The job configuration: inference, moderation and async options. */
@@ -103,7 +104,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     private transient AtomicLong lastPaddingEfficiencyPpm;
 
     ClassifyBatchFunction(Configuration conf, ModelIdentity model) {
-        this(conf, model, () -> Classifier.open(model, conf));
+        this(conf, model, resolved -> Classifier.open(model, resolved));
     }
 
     /** With another way to open the classifier: the seam for unit tests. */
@@ -120,7 +121,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
 
     /** {@link #open(OpenContext)} without a runtime context: the operator's metric group and subtask index. */
     void open(MetricGroup operatorGroup, int subtask) {
-        classifier = factory.open();
+        Configuration conf = ThreadBudget.resolve(this.conf); // CPU: threads and rows per call follow the cores
+        classifier = factory.open(conf);
         outputFormat = conf.get(KafkaOptions.OUTPUT_FORMAT);
         failurePolicy = conf.get(JobOptions.FAILURE_POLICY);
         attemptTimeout = conf.get(JobOptions.ASYNC_TIMEOUT);

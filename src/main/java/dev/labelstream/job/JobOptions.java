@@ -2,7 +2,6 @@ package dev.labelstream.job;
 
 import static org.apache.flink.configuration.ConfigOptions.key;
 
-import dev.labelstream.moderation.ModerationOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 
@@ -56,7 +55,9 @@ public final class JobOptions {
             .intType()
             .defaultValue(2)
             .withDescription("Threads per subtask that tokenize and run batches, so tokenizing one batch overlaps"
-                    + " running the previous one on the model.");
+                    + " running the previous one on the model. Unset with inference.provider CPU: the TaskManager's"
+                    + " cores (at most async.capacity), so that threads x inference.intra-op-threads = cores"
+                    + " (logged at startup); with CUDA: 2.");
 
     public static final ConfigOption<Duration> ASYNC_TIMEOUT = key("async.timeout")
             .durationType()

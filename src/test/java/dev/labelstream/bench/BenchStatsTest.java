@@ -118,6 +118,6 @@ class BenchStatsTest {
         assertThat(b).containsExactly(Map.entry("1", 2), Map.entry("2-3", 2), Map.entry("4-7", 0),
                 Map.entry("8-15", 1), Map.entry("16-31", 1));
         assertThat(BenchStats.powerOfTwoBuckets(new int[0])).isEmpty();
-        assertThat(BenchCommand.bucketsText(b)).isEqualTo("1: 2, 2-3: 2, 8-15: 1, 16-31: 1");
+        assertThat(BenchJson.bucketsText(b)).isEqualTo("1: 2, 2-3: 2, 8-15: 1, 16-31: 1");
     }
 }

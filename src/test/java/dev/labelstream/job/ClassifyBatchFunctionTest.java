@@ -129,7 +129,7 @@ class ClassifyBatchFunctionTest {
     }
 
     ClassifyBatchFunction open(Configuration conf, Engine engine) {
-        function = new ClassifyBatchFunction(conf, MODEL, () -> Classifier.of(MODEL, POLICY, "CPU", engine));
+        function = new ClassifyBatchFunction(conf, MODEL, resolved -> Classifier.of(MODEL, POLICY, "CPU", engine));
         function.open(UnregisteredMetricsGroup.createOperatorMetricGroup(), 0);
         return function;
     }

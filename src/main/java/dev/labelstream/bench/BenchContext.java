@@ -1,0 +1,106 @@
+package dev.labelstream.bench;
+
+import dev.labelstream.bench.BenchCommand.Part;
+import dev.labelstream.demo.EmbeddedKafka;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.apache.flink.configuration.Configuration;
+
+/**
+ * What every part of a bench run shares: the command's settings, where progress is printed, and the counter that
+ * gives each job run its own topics and transactional ids on the one broker.
+ */
+final class BenchContext {
+    /** Measured records per run. */
+    final int records;
+    /** Warm-up records before each measurement. */
+    final int warmup;
+    /** Runs of each repeated measurement. */
+    final int repeat;
+    /** Raw-engine batch sizes to try (1 is always tried as well). */
+    final List<Integer> batchSizes;
+    /** Raw-engine caller threads to try. */
+    final List<Integer> callers;
+    /** Raw-engine intra-op threads to try. */
+    final List<Integer> intraOps;
+    /** Length of each latency run. */
+    final Duration latencyDuration;
+    /** Offered load of the latency runs as a fraction of the measured peak, unless {@link #rate} is set. */
+    final double load;
+    /** Offered load of the latency runs in records/s, or null. */
+    final Double rate;
+    /** Parts left out. */
+    final Set<Part> skip;
+    /** Job options the user set with --set: the bench never overrides them. */
+    final Set<String> userKeys;
+    /** Progress and tables. */
+    final PrintWriter out;
+    /** Folder for report.json, chart.svg and table.txt. */
+    final Path results;
+    private int runCounter;
+
+    BenchContext(int records, int warmup, int repeat, List<Integer> batchSizes, List<Integer> callers,
+            List<Integer> intraOps, Duration latencyDuration, double load, Double rate, Set<Part> skip,
+            Set<String> userKeys, PrintWriter out, Path results) {
+        this.records = records;
+        this.warmup = warmup;
+        this.repeat = repeat;
+        this.batchSizes = batchSizes;
+        this.callers = callers;
+        this.intraOps = intraOps;
+        this.latencyDuration = latencyDuration;
+        this.load = load;
+        this.rate = rate;
+        this.skip = skip;
+        this.userKeys = userKeys;
+        this.out = out;
+        this.results = results;
+    }
+
+    boolean runs(Part p) {
+        return !skip.contains(p);
+    }
+
+    void section(String title) {
+        out.println(title);
+        out.flush();
+    }
+
+    /** One job run on {@code kafka}, printed as one line. */
+    BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
+            BenchPipeline.Plan plan) throws Exception {
+        return pipeline(kafka, conf, what, r, corpus, plan, Set.of());
+    }
+
+    /** As above; {@code broker}: the embedded broker's thread ids, for the CPU breakdown. */
+    BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
+            BenchPipeline.Plan plan, Set<Long> broker) throws Exception {
+        String id = what + "-" + (++runCounter);
+        BenchPipeline.Result res = BenchPipeline.run(kafka, conf, id, corpus, plan, broker);
+        if (plan.paced()) {
+            int[] paced = BenchStats.groupSizes(res.paced().batchKeys);
+            out.printf(Locale.ROOT, "  %s: %d of %d paced records out at %s rec/s offered, latency p50 %s ms, p99 %s"
+                            + " ms, batches mean %s, startup %s s%s%n", what, res.paced().outputs(), res.pacedSent(),
+                    BenchReport.fmt(res.offeredRate()),
+                    BenchReport.fmt(BenchStats.percentile(res.paced().latencies(), 50)),
+                    BenchReport.fmt(BenchStats.percentile(res.paced().latencies(), 99)),
+                    BenchReport.fmt(BenchStats.mean(paced)), BenchReport.fmt(res.startupMs() / 1000.0),
+                    res.ok() ? "" : "  PROBLEM: " + res.problem());
+        } else {
+            int[] sizes = BenchStats.groupSizes(res.measured().batchKeys);
+            out.printf(Locale.ROOT, "  %s run %d/%d: %d of %d out, %s rec/s committed, %s processed,"
+                            + " batches mean %s, cpu %s cores, startup %s s, %d dead letters%s%n", what, r, repeat,
+                    res.measured().outputs(), plan.measured(), BenchReport.fmt(res.committedRate()),
+                    BenchReport.fmt(res.processedRate()),
+                    BenchReport.fmt(BenchStats.mean(sizes)), BenchReport.fmt(res.cpuCores()),
+                    BenchReport.fmt(res.startupMs() / 1000.0), res.deadLetters(),
+                    res.ok() ? "" : "  PROBLEM: " + res.problem());
+        }
+        out.flush();
+        return res;
+    }
+}

@@ -1,0 +1,355 @@
+package dev.labelstream.bench;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.labelstream.batching.BatchingOptions;
+import dev.labelstream.bench.BenchChart.Bar;
+import dev.labelstream.bench.BenchCommand.Part;
+import dev.labelstream.bench.BenchPipeline.Plan;
+import dev.labelstream.bench.BenchReport.Ratio;
+import dev.labelstream.bench.BenchReport.Row;
+import dev.labelstream.bench.BenchSearch.Point;
+import dev.labelstream.bench.BenchStats.Summary;
+import dev.labelstream.demo.EmbeddedKafka;
+import dev.labelstream.inference.Classification;
+import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.inference.ModelBundle;
+import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.job.JobOptions;
+import dev.labelstream.job.ThreadBudget;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.util.TimeUtils;
+
+/**
+ * The bench proper, in one run on one model and one set of texts: (1) the raw engine's search over caller threads
+ * x intra-op threads x batch size; (2) the pipeline with the best options found, with the CPU defaults of the
+ * cores, and with the defaults before them; (3) the job without micro-batching; (4) the independent peer; (5)
+ * latency at a fixed offered load, exactly-once and at-least-once; (6) padding; (7) where each record's CPU time
+ * goes; (8) tokens/s and achieved GFLOP/s. Every ratio's denominator is the raw engine at its best.
+ */
+final class BenchSuite {
+    /** The options the job defaulted to before its CPU defaults followed the cores. */
+    static final Point OLD_DEFAULTS = new Point(2, 0, 128);
+
+    private final BenchContext ctx;
+    private final Configuration conf;
+    private final ModelBundle bundle;
+    private final BenchCorpus corpus;
+    private final List<Row> rows = new ArrayList<>();
+    private final List<Bar> bars = new ArrayList<>();
+    private final List<BenchChart.Latency> latencyBars = new ArrayList<>();
+
+    BenchSuite(BenchContext ctx, Configuration conf, ModelBundle bundle, BenchCorpus corpus) {
+        this.ctx = ctx;
+        this.conf = conf;
+        this.bundle = bundle;
+        this.corpus = corpus;
+    }
+
+    private static String opts(Point p) {
+        return "async.threads " + p.callers() + ", intra-op " + (p.intraOp() == 0 ? "0 (= cores)" : p.intraOp())
+                + ", max-sub-batch " + p.batch();
+    }
+
+    int run(ObjectNode report, StringBuilder text) throws Exception {
+        int n = ctx.records;
+        List<String> texts = corpus.texts(0, n);
+        List<String> warmTexts = corpus.texts(n, ctx.warmup);
+        int cores = Runtime.getRuntime().availableProcessors();
+        Map<String, Integer> batchBuckets = Map.of();
+
+        // 1. Raw engine.
+        List<Classification> firstPass = new ArrayList<>();
+        BenchSearch.Result search = null;
+        Point best = new Point(1, 1, 1);
+        Summary rawBest = Summary.EMPTY;
+        Summary raw1 = Summary.EMPTY;
+        if (ctx.runs(Part.RAW)) {
+            ctx.section("raw engine: BatchClassifier alone, texts in memory; searching caller threads " + ctx.callers
+                    + " x intra-op threads " + ctx.intraOps + " x batch sizes 1, " + ctx.batchSizes);
+            search = BenchSearch.run(ctx, bundle, conf, texts, warmTexts, firstPass);
+            best = search.best();
+            rawBest = search.rate(best);
+            raw1 = search.rate(search.batch1());
+            double tpr = search.tokensPerRecord();
+            for (Map.Entry<Point, List<BenchRaw.Run>> e : search.runs().entrySet()) {
+                Point p = e.getKey();
+                Summary s = search.rate(p);
+                rows.add(new Row("raw engine, " + p.label() + (p.equals(best) ? " (BEST)" : ""), s, "rec/s",
+                        BenchReport.fmt(s.median() * tpr) + " tok/s; model only " + BenchReport.fmt(
+                                search.modelRate(p).median()) + " rec/s"));
+            }
+            bars.add(new Bar("raw engine, best: " + best.label(), rawBest.min(), rawBest.median(), rawBest.max()));
+            Summary bestModel = search.modelRate(best);
+            bars.add(new Bar("raw engine, best, model only", bestModel.min(), bestModel.median(), bestModel.max()));
+            report.set("raw", BenchJson.searchJson(search));
+        }
+        if (firstPass.isEmpty()) {
+            // Padding and arithmetic need the texts' token counts even when the raw engine is skipped.
+            try (var c = dev.labelstream.inference.BatchClassifier.open(bundle, conf)) {
+                BenchRaw.run(c, texts, 8, firstPass);
+            }
+        }
+        int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
+        int[] lengths = firstPass.stream().mapToInt(c -> Math.min(c.tokens(), maxLength)).toArray();
+        double tokensPerRecord = java.util.Arrays.stream(lengths).average().orElse(Double.NaN);
+
+        // 6. Padding efficiency, from the token counts of the texts.
+        BenchPadding.Budget budget = new BenchPadding.Budget(conf.get(InferenceOptions.TOKEN_BUDGET),
+                conf.get(InferenceOptions.MAX_SUB_BATCH), bundle.padToMultipleOf(), maxLength,
+                conf.get(InferenceOptions.MIN_PADDING_EFFICIENCY));
+        int jobBatch = conf.get(BatchingOptions.MAX_RECORDS);
+        BenchPadding.Efficiency budgetEff = BenchPadding.tokenBudget(lengths, jobBatch, budget);
+        BenchPadding.Efficiency naiveEff = BenchPadding.naive(lengths, jobBatch);
+        report.set("padding", BenchJson.paddingJson(lengths, budget, jobBatch, ctx.batchSizes));
+
+        // 8. Arithmetic.
+        BenchFlops flops = BenchFlops.of(bundle.dir().resolve("config.json"),
+                BenchPeer.matching(bundle.modelFile()).isPresent());
+        double flopsPerRecord = flops.perRecord(lengths);
+
+        // 2, 3, 5. The pipeline in its configurations, the naive job and latency, on the in-JVM broker.
+        Configuration bestConf = best.applyTo(conf, ctx.userKeys);
+        ThreadBudget budgetNow = ThreadBudget.of(conf, cores);
+        Point newDefaults = new Point(budgetNow.asyncThreads(), budgetNow.intraOpThreads(), budgetNow.maxSubBatch());
+        List<BenchPipeline.Result> pipeline = new ArrayList<>();
+        List<BenchPipeline.Result> cpuDefaults = new ArrayList<>();
+        List<BenchPipeline.Result> oldDefaults = new ArrayList<>();
+        List<BenchPipeline.Result> naive = new ArrayList<>();
+        BenchPipeline.Result latency = null;
+        BenchPipeline.Result latencyAlo = null;
+        Point pipelinePoint = new Point(bestConf.get(JobOptions.ASYNC_THREADS),
+                bestConf.get(InferenceOptions.INTRA_OP_THREADS), bestConf.get(InferenceOptions.MAX_SUB_BATCH));
+        boolean needKafka = ctx.runs(Part.PIPELINE) || ctx.runs(Part.DEFAULTS) || ctx.runs(Part.NAIVE)
+                || ctx.runs(Part.LATENCY);
+        if (needKafka) {
+            ctx.out.println("starting an embedded Kafka broker (KRaft) ...");
+            ctx.out.flush();
+            Set<Long> before = BenchCpu.threadIds();
+            try (EmbeddedKafka kafka = EmbeddedKafka.start(BenchCommand.BROKER)) {
+                Set<Long> broker = new HashSet<>(BenchCpu.threadIds());
+                broker.removeAll(before);
+                // Held open so that every job run with the best options shares one warm session, as the slots of
+                // a TaskManager do.
+                try (var held = dev.labelstream.inference.BatchClassifier.open(bundle, bestConf)) {
+                    if (ctx.runs(Part.PIPELINE)) {
+                        ctx.section("pipeline: Kafka -> decode -> micro-batch -> async classify -> Kafka, exactly-once,"
+                                + " pre-loaded topic; " + opts(pipelinePoint) + " (the raw engine's best"
+                                + (pipelinePoint.equals(best) ? "" : ", with the options set by --set") + ")");
+                        for (int r = 1; r <= ctx.repeat; r++) {
+                            pipeline.add(ctx.pipeline(kafka, bestConf, "pipeline", r, corpus,
+                                    Plan.throughput(ctx.warmup, n), broker));
+                        }
+                    }
+                    if (ctx.runs(Part.DEFAULTS)) {
+                        if (newDefaults.equals(pipelinePoint) && !pipeline.isEmpty()) {
+                            ctx.section("pipeline, CPU defaults of " + cores + " cores: " + opts(newDefaults)
+                                    + ": the same options as above, not run again");
+                            cpuDefaults = pipeline;
+                        } else {
+                            ctx.section("pipeline, CPU defaults of " + cores + " cores (options unset): "
+                                    + opts(newDefaults));
+                            for (int r = 1; r <= ctx.repeat; r++) {
+                                cpuDefaults.add(ctx.pipeline(kafka, conf, "cpu-defaults", r, corpus,
+                                        Plan.throughput(ctx.warmup, n), broker));
+                            }
+                        }
+                        ctx.section("pipeline, the defaults before (" + opts(OLD_DEFAULTS) + ")");
+                        Configuration old = OLD_DEFAULTS.applyTo(conf, ctx.userKeys);
+                        for (int r = 1; r <= ctx.repeat; r++) {
+                            oldDefaults.add(ctx.pipeline(kafka, old, "old-defaults", r, corpus,
+                                    Plan.throughput(ctx.warmup, n), broker));
+                        }
+                    }
+                    if (ctx.runs(Part.NAIVE)) {
+                        ctx.section("naive job: the same job with batching.max-records=1 (one record per model call)");
+                        Configuration naiveConf = new Configuration(bestConf);
+                        naiveConf.set(BatchingOptions.MAX_RECORDS, 1);
+                        for (int r = 1; r <= ctx.repeat; r++) {
+                            naive.add(ctx.pipeline(kafka, naiveConf, "naive", r, corpus,
+                                    Plan.throughput(ctx.warmup, n), broker));
+                        }
+                    }
+                    if (ctx.runs(Part.LATENCY)) {
+                        Double offered = ctx.rate;
+                        if (offered == null) {
+                            double peak = Summary.of(pipeline.stream().mapToDouble(BenchPipeline.Result::peakRate)
+                                    .toArray()).median();
+                            if (Double.isNaN(peak)) {
+                                peak = rawBest.median();
+                            }
+                            offered = Double.isNaN(peak) ? null : ctx.load * peak;
+                        }
+                        if (offered == null) {
+                            ctx.out.println("latency: skipped (no peak measured to offer a fraction of; give --rate)");
+                        } else {
+                            ctx.section(String.format(Locale.ROOT, "latency: the pipeline at a fixed offered load of"
+                                    + " %s rec/s for %s, exactly-once, then at-least-once", BenchReport.fmt(offered),
+                                    TimeUtils.formatWithHighestUnit(ctx.latencyDuration)));
+                            latency = ctx.pipeline(kafka, bestConf, "latency", 1, corpus,
+                                    new Plan(ctx.warmup, 0, offered, 0, ctx.latencyDuration), broker);
+                            Configuration alo = new Configuration(bestConf);
+                            alo.set(KafkaOptions.DELIVERY_GUARANTEE, KafkaOptions.Guarantee.AT_LEAST_ONCE);
+                            latencyAlo = ctx.pipeline(kafka, alo, "latency-at-least-once", 1, corpus,
+                                    new Plan(ctx.warmup, 0, offered, 0, ctx.latencyDuration), broker);
+                        }
+                    }
+                }
+            }
+        }
+        Summary pipeCommitted = BenchJson.committed(pipeline);
+        Summary pipeProcessed = BenchJson.processed(pipeline);
+        Summary naiveCommitted = BenchJson.committed(naive);
+        Summary newCommitted = BenchJson.committed(cpuDefaults);
+        Summary oldCommitted = BenchJson.committed(oldDefaults);
+        addPipelineRows("pipeline, exactly-once, best options (" + opts(pipelinePoint) + ")", pipeline,
+                tokensPerRecord, flopsPerRecord);
+        addPipelineRows("pipeline, CPU defaults (" + opts(newDefaults) + ")", cpuDefaults, tokensPerRecord,
+                flopsPerRecord);
+        addPipelineRows("pipeline, defaults before (" + opts(OLD_DEFAULTS) + ")", oldDefaults, tokensPerRecord,
+                flopsPerRecord);
+        addPipelineRows("naive job (max-records=1, " + opts(pipelinePoint) + ")", naive, tokensPerRecord,
+                flopsPerRecord);
+        report.set("pipeline", BenchJson.pipelineJson(pipeline, opts(pipelinePoint)));
+        report.set("pipeline_cpu_defaults", BenchJson.pipelineJson(cpuDefaults, opts(newDefaults) + "; "
+                + budgetNow.reason()));
+        report.set("pipeline_defaults_before", BenchJson.pipelineJson(oldDefaults, opts(OLD_DEFAULTS)));
+        report.set("naive", BenchJson.pipelineJson(naive, opts(pipelinePoint) + ", batching.max-records 1"));
+
+        // 4. The independent peer.
+        BenchPeer.Measured peer = BenchPeer.Measured.skipped("skipped (--skip peer)");
+        if (ctx.runs(Part.PEER)) {
+            peer = BenchPeer.measure(ctx, conf, bundle, texts, warmTexts, best);
+            if (peer.measured()) {
+                rows.add(new Row("peer: langchain4j " + peer.model().simpleName() + " + head (its own defaults)",
+                        peer.rate(), "rec/s", BenchReport.fmt(peer.tokenRate().median()) + " tok/s; truncates at "
+                        + peer.maxTokens() + " tokens; one text per model call on its own pool"));
+                rows.add(new Row("raw engine at the peer's truncation, " + best.label(), peer.engineRate(), "rec/s",
+                        BenchReport.fmt(peer.engineTokenRate().median()) + " tok/s; same work as the peer"));
+                bars.add(new Bar("peer (langchain4j, " + peer.maxTokens() + " tokens)", peer.rate().min(),
+                        peer.rate().median(), peer.rate().max()));
+                bars.add(new Bar("raw engine, " + peer.maxTokens() + " tokens, best", peer.engineRate().min(),
+                        peer.engineRate().median(), peer.engineRate().max()));
+            }
+            report.set("peer", BenchJson.peerJson(peer));
+        }
+
+        // 5. Latency.
+        double p99Eo = Double.NaN;
+        double p99Alo = Double.NaN;
+        for (BenchPipeline.Result l : new BenchPipeline.Result[] {latency, latencyAlo}) {
+            if (l == null) {
+                continue;
+            }
+            boolean eo = l == latency;
+            String g = eo ? "exactly-once" : "at-least-once";
+            report.set(eo ? "latency" : "latency_at_least_once", BenchJson.latencyJson(l));
+            double[] ms = java.util.Arrays.stream(l.paced().latencies()).asDoubleStream().toArray();
+            double p50 = BenchStats.percentile(ms, 50);
+            double p95 = BenchStats.percentile(ms, 95);
+            double p99 = BenchStats.percentile(ms, 99);
+            if (eo) {
+                p99Eo = p99;
+            } else {
+                p99Alo = p99;
+            }
+            String at = g + ", at " + BenchReport.fmt(l.offeredRate()) + " rec/s offered";
+            rows.add(new Row("latency p50, " + at, Summary.of(p50), "ms", "produce -> committed output"));
+            rows.add(new Row("latency p95, " + at, Summary.of(p95), "ms", ""));
+            rows.add(new Row("latency p99, " + at, Summary.of(p99), "ms", l.paced().classified() + " of "
+                    + l.pacedSent() + " records received" + (l.ok() ? "" : "; " + l.problem())));
+            int[] sizes = BenchStats.groupSizes(l.paced().batchKeys);
+            if (eo) {
+                batchBuckets = BenchStats.powerOfTwoBuckets(sizes);
+            }
+            rows.add(new Row("batch size in the " + g + " latency run, mean", Summary.of(BenchStats.mean(sizes)),
+                    "records", sizes.length + " batches; " + BenchJson.bucketsText(BenchStats.powerOfTwoBuckets(
+                            sizes)) + "; p50 inference " + BenchReport.fmt(l.metrics().p50InferenceMs())
+                            + " ms per batch"));
+            latencyBars.add(new BenchChart.Latency("pipeline, " + g + " @ " + BenchReport.fmt(l.offeredRate())
+                    + " rec/s", p50, p95, p99));
+        }
+
+        rows.add(new Row("padding efficiency, token budget, batches of " + jobBatch, Summary.of(budgetEff.value()),
+                "real/padded", "sorted, split under " + budget.tokenBudget() + " tokens, padded to x"
+                        + budget.padMultiple() + "; " + budgetEff.modelCalls() + " model calls"));
+        rows.add(new Row("padding efficiency, naive, batches of " + jobBatch, Summary.of(naiveEff.value()),
+                "real/padded", "arrival order, padded to the longest; " + naiveEff.modelCalls() + " model calls"));
+        rows.add(new Row("model arithmetic per record (estimate)", Summary.of(flopsPerRecord / 1e6), "MFLOP",
+                BenchReport.fmt(flopsPerRecord / tokensPerRecord / 1e6) + " MFLOP/token at "
+                        + BenchReport.fmt(tokensPerRecord) + " real tokens per record; sizes from " + flops.source()));
+        if (search != null) {
+            rows.add(new Row("raw engine at its best, achieved", Summary.of(rawBest.median() * flopsPerRecord / 1e9),
+                    "GFLOP/s", "useful (unpadded) arithmetic; " + BenchReport.fmt(rawBest.median() * tokensPerRecord)
+                            + " tok/s"));
+        }
+
+        // 7. Where a pipeline record's time goes.
+        String breakdown = "";
+        if (!pipeline.isEmpty()) {
+            BenchPipeline.Result median = BenchJson.medianRun(pipeline);
+            breakdown = BenchJson.breakdownText(median, n);
+            report.set("breakdown", BenchJson.breakdownJson(median, n));
+        }
+
+        List<Ratio> ratios = new ArrayList<>();
+        String bestLabel = "raw engine at its best (" + best.label() + ", raw texts)";
+        ratios.add(new Ratio("pipeline / raw engine at its best", BenchStats.ratio(pipeCommitted.median(),
+                rawBest.median()), "pipeline committed (exactly-once, " + opts(pipelinePoint) + ") / " + bestLabel
+                + "; target >= 0.9"));
+        ratios.add(new Ratio("pipeline processed / raw engine at its best", BenchStats.ratio(pipeProcessed.median(),
+                rawBest.median()), "without checkpoint granularity"));
+        ratios.add(new Ratio("pipeline CPU defaults / defaults before", BenchStats.ratio(newCommitted.median(),
+                oldCommitted.median()), "committed; " + opts(newDefaults) + " vs " + opts(OLD_DEFAULTS)
+                + "; target >= 1.4"));
+        ratios.add(new Ratio("raw best / raw batch 1", BenchStats.ratio(rawBest.median(), raw1.median()),
+                "raw texts, same threads"));
+        ratios.add(new Ratio("pipeline / naive", BenchStats.ratio(pipeCommitted.median(), naiveCommitted.median()),
+                "committed, same options with batching.max-records=1"));
+        ratios.add(new Ratio("raw engine at its best / peer, same truncation", BenchStats.ratio(
+                peer.engineRate().median(), peer.rate().median()), "raw engine " + best.label() + " at the peer's "
+                + peer.maxTokens() + " tokens / langchain4j with its own defaults; target >= 1.4"));
+        ratios.add(new Ratio("padding efficiency, token budget / naive", BenchStats.ratio(budgetEff.value(),
+                naiveEff.value()), BenchReport.fmt(budgetEff.value()) + " vs " + BenchReport.fmt(naiveEff.value())
+                        + ", batches of " + jobBatch));
+        if (latencyAlo != null) {
+            double bound = conf.get(BatchingOptions.LINGER).toMillis() + 3 * latencyAlo.metrics().p50InferenceMs();
+            ratios.add(new Ratio("latency p99 at-least-once / (linger + 3 x batch inference)", BenchStats.ratio(
+                    p99Alo, bound), BenchReport.fmt(p99Alo) + " ms vs " + BenchReport.fmt(bound) + " ms (p50 batch"
+                    + " inference of that run); target <= 1; exactly-once p99 " + BenchReport.fmt(p99Eo) + " ms"));
+        }
+        report.set("ratios", BenchJson.ratiosJson(ratios));
+
+        String tables = "\n" + BenchReport.table(rows) + "\n" + BenchReport.ratios(ratios) + breakdown;
+        ctx.out.print(tables);
+        text.append(tables);
+        report.put("table", tables);
+        String title = "labelstream bench: " + bundle.name() + ", " + cores + " cores";
+        Files.createDirectories(ctx.results);
+        Files.writeString(ctx.results.resolve("chart.svg"), BenchChart.svg(title, bars, latencyBars, batchBuckets),
+                StandardCharsets.UTF_8);
+        return 0;
+    }
+
+    private void addPipelineRows(String label, List<BenchPipeline.Result> runs, double tokensPerRecord,
+            double flopsPerRecord) {
+        if (runs.isEmpty()) {
+            return;
+        }
+        Summary committed = BenchJson.committed(runs);
+        rows.add(new Row(label + ", committed", committed, "rec/s", BenchReport.fmt(committed.median()
+                * tokensPerRecord) + " tok/s, " + BenchReport.fmt(committed.median() * flopsPerRecord / 1e9)
+                + " GFLOP/s; read_committed receive times"));
+        rows.add(new Row(label + ", processed", BenchJson.processed(runs), "rec/s", "from the job's decision times"));
+        bars.add(new Bar(label.length() > 60 ? label.substring(0, label.indexOf(" (")) : label, committed.min(),
+                committed.median(), committed.max()));
+    }
+}
