@@ -41,7 +41,7 @@ class LayeringTest {
                 .layer("config").definedBy(ROOT + ".config..")
                 .layer("sql").definedBy(ROOT + ".sql..")
                 .layer("job").definedBy(ROOT + ".job..")
-                .layer("core").definedBy(ROOT + ".classify..", ROOT + ".inference..", ROOT + ".moderation..",
+                .layer("core").definedBy(ROOT + ".classify..", ROOT + ".policy..", ROOT + ".inference..", ROOT + ".moderation..",
                         ROOT + ".batching..", ROOT + ".io..", ROOT + ".drift..", ROOT + ".metrics..",
                         ROOT + ".avro..")
                 .whereLayer("cli").mayNotBeAccessedByAnyLayer()
@@ -49,7 +49,7 @@ class LayeringTest {
                 .whereLayer("demo").mayOnlyBeAccessedByLayers("cli", "bench")
                 .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "bench", "demo")
                 .whereLayer("sql").mayOnlyBeAccessedByLayers("cli", "bench", "demo")
-                .whereLayer("job").mayOnlyBeAccessedByLayers("cli", "bench", "demo", "config")
+                .whereLayer("job").mayOnlyBeAccessedByLayers("cli", "bench", "demo", "config", "sql")
                 .check(classes);
     }
 
