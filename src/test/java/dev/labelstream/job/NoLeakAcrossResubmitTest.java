@@ -120,14 +120,44 @@ class NoLeakAcrossResubmitTest {
                 .as("class loaders of the submissions reachable from Avro's global validator").isEmpty();
 
         int collected = collect(loaders);
-        String heapDump = "";
-        if (collected < CYCLES && Boolean.getBoolean("labelstream.leak.heapdump")) {
-            heapDump = " heap dump " + dumpHeap();
+        if (collected < CYCLES) {
+            // JNA's cleaner thread ends after 30 s without registered objects (JNA 5.17): wait for it, once
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (threadNamed("JNA Cleaner") && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            collected = collect(loaders);
+        }
+        List<Integer> retained = new ArrayList<>();
+        for (int i = 0; i < CYCLES; i++) {
+            if (loaders.get(i).get() != null) {
+                retained.add(i + 1);
+            }
+        }
+        String evidence = "";
+        if (!retained.isEmpty() && Boolean.getBoolean("labelstream.leak.heapdump")) {
+            evidence = " retention paths in " + retentionPaths(dumpHeap());
         }
         FaultTestSupport.figures("10 cancel/resubmit cycles of the job jar (user-code class loader)",
                 String.join("; ", perCycle) + "; class loaders collected " + collected + " of " + CYCLES
-                        + heapDump);
+                        + ", retained: cycles " + retained + ", JNA Cleaner thread alive " + threadNamed("JNA Cleaner")
+                        + evidence);
         assertThat(collected).as("submissions' class loaders collected after GC").isEqualTo(CYCLES);
+    }
+
+    static boolean threadNamed(String name) {
+        return Thread.getAllStackTraces().keySet().stream().anyMatch(th -> th.isAlive() && th.getName().equals(name));
+    }
+
+    /** {@link HeapPaths} (no dependencies) on {@code dump}, in a JVM of its own; returns the file the paths are written to. */
+    static Path retentionPaths(Path dump) throws Exception {
+        Path out = Path.of(dump.toString().replace(".hprof", "-paths.txt"));
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g", "-cp", Path.of("target", "test-classes").toString(), HeapPaths.class.getName(), dump.toString(),
+                "ChildFirstClassLoader")
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        p.waitFor();
+        return out;
     }
 
     /** Live threads whose name starts with labelstream, by name. */
