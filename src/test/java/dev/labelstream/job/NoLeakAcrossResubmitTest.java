@@ -34,8 +34,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * more per submission); the job's ONNX Runtime sessions (counted in the job's own copy of {@code OnnxSessions},
  * loaded by the submission's class loader) go back to 0; Avro's global class validator is the same object
  * after the first cycle (it does not grow per submission) and refers to no class of any submission's loader.
- * After the ten cycles, every submission's class loader (the TaskManager's child-first loader that defined the
- * job's classes) is weakly reachable only: cleared after GC.
+ * After the ten cycles, the class loaders of the submissions (the TaskManager's child-first loader that defined
+ * the job's classes, held through weak references) are cleared after GC, except at most the first and the last,
+ * which two JVM-wide retainers outside labelstream keep (JNA's cleaner thread, the JDK's MethodHandle asType
+ * cache: the comment at the assertion gives the paths). With {@code -Dlabelstream.leak.heapdump=true} a kept
+ * loader leaves a heap dump in target/ and its shortest reference chains from the GC roots ({@link HeapPaths}).
  */
 @Tag("slow")
 class NoLeakAcrossResubmitTest {
@@ -142,7 +145,20 @@ class NoLeakAcrossResubmitTest {
                 String.join("; ", perCycle) + "; class loaders collected " + collected + " of " + CYCLES
                         + ", retained: cycles " + retained + ", JNA Cleaner thread alive " + threadNamed("JNA Cleaner")
                         + evidence);
-        assertThat(collected).as("submissions' class loaders collected after GC").isEqualTo(CYCLES);
+        // Two retainers outside labelstream, each holding at most one loader however many cycles run (heap
+        // dump analysis with -Dlabelstream.leak.heapdump=true, HeapPaths, on JDK 17.0.15):
+        // - the first submission's: JNA's "JNA Cleaner" thread (jna 5.17, from DJL) is started by the first JNA
+        //   use in the JVM, inside the job's open(), and keeps the creating thread's AccessControlContext:
+        //   CleanerThread.inheritedAccessControlContext -> ProtectionDomain[] -> the job jar's ProtectionDomain
+        //   -> .classloader. It stayed alive 60 s after the last cycle (an object registered with it lives on).
+        //   When something else in the JVM used JNA first (the app class path), no submission is kept.
+        // - the last submission's: the JDK's one-entry MethodHandle.asTypeCache (JDK-8078641, fixed in JDK 18):
+        //   class java.lang.runtime.ObjectMethods .OBJECTS_HASHCODE -> DirectMethodHandle .asTypeCache ->
+        //   MethodType (int, InferenceOptions$Provider) -> the loader, from linking the hashCode() of the record
+        //   OnnxSessions.Key; the next submission's link replaces it.
+        // So: no growth. Every loader in between must be collected; the first and last may stay.
+        assertThat(retained).as("submissions whose class loader stayed reachable after GC")
+                .hasSizeLessThanOrEqualTo(2).isSubsetOf(1, CYCLES);
     }
 
     static boolean threadNamed(String name) {
