@@ -184,7 +184,7 @@ public final class BatchClassifier implements AutoCloseable {
             if (timeout == null) {
                 return classifyOpen(inputs, null);
             }
-            try (Deadline deadline = new Deadline(timeout)) {
+            try (Deadline deadline = shared.deadline(timeout)) {
                 return classifyOpen(inputs, deadline);
             }
         } finally {

@@ -10,8 +10,10 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +22,10 @@ import org.slf4j.LoggerFactory;
  * TaskManager): {@code OrtSession.run} is thread-safe, and one CUDA session per GPU is what keeps its memory
  * arena and stream from being duplicated. Sessions are reference-counted and closed when the last user
  * releases them; {@link BatchClassifier#close()} first waits for its in-flight batches.
+ *
+ * <p>Nothing of a session outlives its last release: the session, its deadline timer thread and the CUDA
+ * provider options are all closed, so a job cancelled in a session cluster leaves no native session and no
+ * thread behind (each submission loads its own copy of this class, in its own class loader).
  */
 final class OnnxSessions {
     private static final Logger LOG = LoggerFactory.getLogger(OnnxSessions.class);
@@ -39,18 +45,26 @@ final class OnnxSessions {
          * max of the whole input, so a sequence's outputs depend on the other rows and the padding of its batch.
          */
         final boolean dynamicQuantization;
+        /** Fires the deadlines of calls on this session; shut down with the session (see {@link Deadline}). */
+        private final ScheduledThreadPoolExecutor timer;
         private int users;
 
         private Shared(Key key, OrtSession session, Provider provider) {
             this.key = key;
             this.session = session;
             this.provider = provider;
+            this.timer = Deadline.timer();
             this.dynamicQuantization = quantizesDynamically(key.model());
             if (dynamicQuantization) {
                 LOG.info("{} quantizes activations dynamically (per-tensor scales depend on the whole batch):"
                         + " it is run one unpadded sequence per call, so scores do not depend on the batch",
                         key.model());
             }
+        }
+
+        /** A deadline for one call on this session, {@code timeout} from now. */
+        Deadline deadline(Duration timeout) {
+            return new Deadline(timer, timeout);
         }
 
         void release() {
@@ -80,6 +94,8 @@ final class OnnxSessions {
     private static synchronized void release(Shared s) {
         if (--s.users == 0) {
             OPEN.remove(s.key);
+            // Every user has closed, after its running calls: no deadline is pending.
+            s.timer.shutdownNow();
             try {
                 s.session.close();
             } catch (OrtException e) {
@@ -92,11 +108,14 @@ final class OnnxSessions {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         String model = key.model().toString();
         if (key.provider() == Provider.CUDA) {
-            try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+            // SessionOptions.close() does not close the provider options it was given (ORT 1.23.2): the native
+            // OrtCUDAProviderOptionsV2 would leak once per session opened. addCUDA copies them into the session
+            // options, so they are closed here, after the session is built.
+            try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+                    OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(key.cudaDevice())) {
                 opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
                 // The GPU does the work; more CPU threads only contend with tokenization.
                 opts.setIntraOpNumThreads(1);
-                OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(key.cudaDevice());
                 if (key.cudaMemoryLimit() > 0) {
                     cuda.add("gpu_mem_limit", Long.toString(key.cudaMemoryLimit()));
                 }

@@ -56,6 +56,28 @@ class DeadlineTest {
     }
 
     @Test
+    void theTimerThreadEndsWithTheLastClassifierOfItsSession() throws Exception {
+        // a model file of its own, so a session of its own (the others stay open for the class)
+        long before = deadlineThreads();
+        try (BatchClassifier own = BatchClassifier.open(ModelBundle.load(TestBundles.bert(tmp.resolve("own"))))) {
+            own.classify(manyShort.subList(0, 2), Duration.ofMinutes(1));
+            assertThat(deadlineThreads()).as("the session's timer, started by its first deadline")
+                    .isEqualTo(before + 1);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (deadlineThreads() > before && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        // a static timer would have stayed: in a session cluster, one thread and class loader per submission
+        assertThat(deadlineThreads()).as("after the last close").isEqualTo(before);
+    }
+
+    private static long deadlineThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && t.getName().equals(Deadline.THREAD_NAME)).count();
+    }
+
+    @Test
     void oneNanosecondTimesOutAndTheClassifierStillWorks() {
         ClassifiedBatch before = tiny.classify(manyShort);
         assertThat(before.modelCalls()).isEqualTo(manyShort.size());
