@@ -337,6 +337,16 @@ public final class JobSettings {
      * be overwritten by output, nor classified as input), and the policy id to follow on it.
      */
     private static void checkPolicyTopic(Configuration conf) {
+        // Checked even without a topic: a value that could never work is a mistake whenever it is given.
+        String id = conf.getOptional(PolicyOptions.POLICY_ID).orElse("");
+        if (!id.isEmpty() && !id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+            throw new IllegalArgumentException(PolicyOptions.POLICY_ID.key() + ": '" + id + "' is not a policy id:"
+                    + " use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        if (conf.get(PolicyOptions.TENANT_ATTRIBUTE).isBlank()) {
+            throw new IllegalArgumentException(PolicyOptions.TENANT_ATTRIBUTE.key() + " is blank: name the input"
+                    + " attribute that selects a tenant (default tenant)");
+        }
         String topic = conf.getOptional(PolicyOptions.POLICY_TOPIC).orElse(null);
         if (topic == null) {
             return;
@@ -353,18 +363,9 @@ public final class JobSettings {
                         + "): give the policies a compacted topic of their own");
             }
         }
-        String id = conf.getOptional(PolicyOptions.POLICY_ID).orElse("");
-        if (id.isBlank()) {
+        if (id.isEmpty()) {
             throw new IllegalArgumentException(PolicyOptions.POLICY_ID.key() + " is not set: with " + key
                     + " it must name the policy this job follows (the key its versions are published under)");
-        }
-        if (!id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
-            throw new IllegalArgumentException(PolicyOptions.POLICY_ID.key() + ": '" + id + "' is not a policy id:"
-                    + " use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit");
-        }
-        if (conf.get(PolicyOptions.TENANT_ATTRIBUTE).isBlank()) {
-            throw new IllegalArgumentException(PolicyOptions.TENANT_ATTRIBUTE.key() + " is blank: name the input"
-                    + " attribute that selects a tenant (default tenant)");
         }
     }
 
