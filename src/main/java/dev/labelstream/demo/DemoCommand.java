@@ -11,6 +11,7 @@ import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
 import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.avro.DriftStatus;
+import dev.labelstream.avro.PolicyEvent;
 import dev.labelstream.avro.Report;
 import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.drift.DriftReports;
@@ -226,11 +227,13 @@ public final class DemoCommand implements Callable<Integer> {
         // output the rate is 0, not the spread of a few receive times (which read 2272 records/s after 48).
         AtomicLong firstProduced = new AtomicLong();
         long total = follow ? Long.MAX_VALUE : plan.size();
-        // The stricter policy goes out half-way through the first round (once the records before it are produced).
+        // The stricter policy goes out once half of the first round is out: what was decided before it is then
+        // the bundle's thresholds' (publishing by records produced would put it in force before the first batch,
+        // since the producer runs far ahead of a CPU model).
         int policyAt = Math.max(1, Math.min(plan.size(), scenario.size()) / 2);
         AtomicLong policyPublishedAt = new AtomicLong();
-        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, firstProduced, producing,
-                policyAt, policyPublishedAt), "demo-producer");
+        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, firstProduced, producing),
+                "demo-producer");
         producer.setDaemon(true);
         producer.start();
 
@@ -239,20 +242,28 @@ public final class DemoCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + timeout.toNanos();
         long lastPrint = 0;
         long outputsDoneAt = 0;
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka.bootstrapServers())) {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka.bootstrapServers());
+                KafkaProducer<byte[], byte[]> policyProducer = policyProducer(kafka.bootstrapServers())) {
             consumer.subscribe(List.of(OUTPUT, DEAD_LETTERS, DRIFT));
             while (follow || s.classified + s.deadLetters < total || s.drift.size() < expectedReports) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     DriftReport d = s.add(r, truth, subjects);
                     if (s.firstUnderPolicy != null && !s.policyAnnounced) {
                         s.policyAnnounced = true;
-                        out.printf(Locale.ROOT, "[%5.1fs] policy: %s v1 (stricter) published; first decision under it"
-                                + " %d ms later%n", (System.nanoTime() - t0) / 1e9, POLICY_ID, s.publishToDecisionMs());
+                        out.printf(Locale.ROOT, "[%5.1fs] policy: first decision under %s v1 read back; decided %d ms"
+                                + " after publishing%n", (System.nanoTime() - t0) / 1e9, POLICY_ID,
+                                s.publishToDecisionMs());
                     }
                     if (d != null) {
                         out.printf(Locale.ROOT, "[%5.1fs] drift: %s%n", (System.nanoTime() - t0) / 1e9,
                                 DriftReports.headline(d));
                     }
+                }
+                if (policyPublishedAt.get() == 0 && s.classified + s.deadLetters >= policyAt) {
+                    publishPolicy(policyProducer, policyPublishedAt);
+                    out.printf(Locale.ROOT, "[%5.1fs] policy: published %s v1 (stricter: spam review 0.3, block 0.6)"
+                            + " after %d records out%n", (System.nanoTime() - t0) / 1e9, POLICY_ID,
+                            s.classified + s.deadLetters);
                 }
                 long now = System.nanoTime();
                 if (now - lastPrint > 1_000_000_000L) {
@@ -290,7 +301,7 @@ public final class DemoCommand implements Callable<Integer> {
     private record Timed(DemoData.Produced record, long timestamp) {}
 
     private void produce(EmbeddedKafka kafka, List<Timed> plan, long span, AtomicInteger produced,
-            AtomicLong firstProduced, AtomicBoolean producing, int policyAt, AtomicLong policyPublishedAt) {
+            AtomicLong firstProduced, AtomicBoolean producing) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("linger.ms", "5");
@@ -311,9 +322,6 @@ public final class DemoCommand implements Callable<Integer> {
                     producer.send(rec);
                     firstProduced.compareAndSet(0, System.nanoTime());
                     int n = produced.incrementAndGet();
-                    if (n == policyAt) {
-                        publishPolicy(producer, policyPublishedAt);
-                    }
                     long due = start + (long) (n * 1e9 / rate);
                     long wait = due - System.nanoTime();
                     if (wait > 0) {
@@ -342,6 +350,12 @@ public final class DemoCommand implements Callable<Integer> {
         } catch (java.util.concurrent.ExecutionException e) {
             throw new IllegalStateException("publishing the demo's policy failed", e);
         }
+    }
+
+    private static KafkaProducer<byte[], byte[]> policyProducer(String bootstrap) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
@@ -374,6 +388,9 @@ public final class DemoCommand implements Callable<Integer> {
         /** When that decision was read back (ms): it is visible once its checkpoint commits. */
         long firstUnderPolicyReadAt;
         boolean policyAnnounced;
+        /** When the last subtask put the published policy in force (its policy_event), ms; 0 before. */
+        long policyInForceAt;
+        final List<String> policyRejections = new ArrayList<>();
 
         /** From the broker's acknowledgement of the policy to the decision_time of its first decision. */
         long publishToDecisionMs() {
@@ -385,6 +402,16 @@ public final class DemoCommand implements Callable<Integer> {
             if (r.topic().equals(DRIFT)) {
                 // The report topic's envelope: other kinds (policy events, shadow agreement) are not the demo's.
                 Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                if (Reports.POLICY_EVENT.equals(envelope.getKind())) {
+                    PolicyEvent p = Reports.body(envelope, PolicyEvent.class, KafkaOptions.OutputFormat.JSON);
+                    // One event per subtask: the policy is in force everywhere at the last one.
+                    if ("ACCEPTED".equals(p.getKind()) && p.getVersion() == 1) {
+                        policyInForceAt = Math.max(policyInForceAt, p.getTime().toEpochMilli());
+                    } else if ("REJECTED".equals(p.getKind())) {
+                        policyRejections.add("v" + p.getVersion() + ": " + p.getReason());
+                    }
+                    return null;
+                }
                 DriftReport d = DriftReports.of(envelope, KafkaOptions.OutputFormat.JSON);
                 if (d != null) {
                     drift.add(d);
@@ -459,10 +486,13 @@ public final class DemoCommand implements Callable<Integer> {
         out.println("  actions by the policy that decided them (the stream itself shifts too, so compare with care):");
         s.actionsByPolicy.forEach((policy, a) -> out.printf("    %-48s %s%n", policy, a));
         if (s.firstUnderPolicy != null) {
-            out.printf(Locale.ROOT, "  policy %s v1 published (acknowledged) -> first decision under it: %d ms (its"
-                    + " decision_time); visible to read_committed consumers %d ms after publishing (after its"
-                    + " checkpoint)%n", POLICY_ID, s.publishToDecisionMs(),
-                    s.firstUnderPolicyReadAt - s.policyPublishedAt.get());
+            out.printf(Locale.ROOT, "  policy %s v1, from publishing (broker ack): in force in every batcher after %s,"
+                    + " first decision under it after %d ms (its decision_time; records batched before it arrived"
+                    + " are decided by the old one), visible to read_committed consumers after %d ms (its"
+                    + " checkpoint)%n", POLICY_ID, s.policyInForceAt == 0 ? "? (no policy_event read)"
+                            : (s.policyInForceAt - s.policyPublishedAt.get()) + " ms",
+                    s.publishToDecisionMs(), s.firstUnderPolicyReadAt - s.policyPublishedAt.get());
+            s.policyRejections.forEach(r -> out.println("  policy rejected: " + r));
         } else if (s.policyPublishedAt.get() != 0) {
             out.println("  policy " + POLICY_ID + " v1 was published, but no decision under it was read back");
         }
