@@ -14,6 +14,7 @@ import dev.labelstream.moderation.PolicySettings;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.apache.flink.configuration.ReadableConfig;
 
@@ -39,16 +40,24 @@ import org.apache.flink.configuration.ReadableConfig;
  */
 public final class Classifier implements AutoCloseable {
 
-    /** One input to classify. */
-    public record Request(String key, String text, String pair) {
-        /**
-         * @param key a stable identity of the input (topic/partition/offset for Kafka records); the decision id
-         *     is derived from it, so a replay carries the same id. Null: a random decision id.
-         * @param text the text, or the first segment of a pair
-         * @param pair the second segment, or null
-         */
+    /**
+     * One input to classify.
+     *
+     * @param key a stable identity of the input (topic/partition/offset for Kafka records); the decision id is
+     *     derived from it, so a replay carries the same id. Null: a random decision id.
+     * @param text the text, or the first segment of a pair
+     * @param pair the second segment, or null
+     * @param attributes the producer's metadata (a policy's tenant is one of them), or null
+     * @param topic the input topic (it selects a policy's topic override), or null
+     */
+    public record Request(String key, String text, String pair, Map<String, String> attributes, String topic) {
         public Request {
             Objects.requireNonNull(text, "text");
+        }
+
+        /** An input without attributes or topic. */
+        public Request(String key, String text, String pair) {
+            this(key, text, pair, null, null);
         }
 
         public static Request of(String text) {
@@ -72,6 +81,8 @@ public final class Classifier implements AutoCloseable {
     private final ModelIdentity model;
     /** Thresholds and version that turn scores into actions. */
     private final ModerationPolicy policy;
+    /** {@link #policy} as the decider of calls that name none. */
+    private final Decider ownDecider;
     /** CUDA or CPU: what ran the model. */
     private final String provider;
     private final Engine engine;
@@ -85,6 +96,7 @@ public final class Classifier implements AutoCloseable {
         this.provider = Objects.requireNonNull(provider, "provider");
         this.engine = Objects.requireNonNull(engine, "engine");
         this.resources = resources;
+        this.ownDecider = Decider.of(policy);
         if (!policy.labels().equals(model.labels())) {
             throw new IllegalArgumentException("policy labels " + policy.labels() + " differ from the model's "
                     + model.labels() + ". This is a bug.");
@@ -152,7 +164,8 @@ public final class Classifier implements AutoCloseable {
     }
 
     /**
-     * Classifies {@code requests} and decides each under the policy in force.
+     * Classifies {@code requests} and decides each under the classifier's own policy (the bundle's thresholds, or
+     * {@code moderation.thresholds}).
      *
      * @param deadline the most time the call may take (ONNX Runtime is stopped at it), or null for no limit
      * @return one decision per request, in request order
@@ -160,6 +173,18 @@ public final class Classifier implements AutoCloseable {
      *     ClassificationException#timedOut()}); no partial result
      */
     public Decisions classify(List<Request> requests, Duration deadline) {
+        return classify(requests, deadline, ownDecider);
+    }
+
+    /**
+     * Classifies {@code requests} and decides each under {@code decider}: the policy a caller's batch was
+     * batched with (a live policy document), which every decision then names.
+     *
+     * @param decider the policy; null for the classifier's own
+     * @see #classify(List, Duration)
+     */
+    public Decisions classify(List<Request> requests, Duration deadline, Decider decider) {
+        Decider by = decider == null ? ownDecider : decider;
         List<TextInput> inputs = new ArrayList<>(requests.size());
         for (Request r : requests) {
             inputs.add(new TextInput(r.text(), r.pair()));
@@ -171,16 +196,25 @@ public final class Classifier implements AutoCloseable {
         }
         List<Decision> out = new ArrayList<>(requests.size());
         for (int i = 0; i < requests.size(); i++) {
-            out.add(decide(requests.get(i), batch.results().get(i)));
+            out.add(decide(requests.get(i), batch.results().get(i), by));
         }
         return new Decisions(out, batch);
     }
 
-    private Decision decide(Request r, Classification c) {
-        ModerationPolicy.Decision d = policy.decide(c.scores());
-        return new Decision(Decision.id(r.key(), model.name(), model.version(), policy.version()), r.key(),
-                model.labels(), c, d.action(), d.reason(), d.label(), d.threshold(), model.name(), model.version(),
-                policy.version(), provider, null);
+    private Decision decide(Request r, Classification c, Decider by) {
+        Decider.Ruling d = by.decide(model.labels(), c.scores(), r);
+        return new Decision(decisionId(r, by), r.key(), model.labels(), c, d.action(), d.reason(), d.label(),
+                d.threshold(), model.name(), model.version(), by.policyVersion(), provider, null, by.policyId(),
+                d.rule());
+    }
+
+    /**
+     * The decision id: the same input decided by the same model and policy version always gets the same one. A
+     * policy document's id is part of it, so two policies' version 3 never share ids.
+     */
+    private String decisionId(Request r, Decider by) {
+        String policy = by.policyId() == null ? by.policyVersion() : by.policyId() + "/" + by.policyVersion();
+        return Decision.id(r.key(), model.name(), model.version(), policy);
     }
 
     /**
@@ -191,9 +225,16 @@ public final class Classifier implements AutoCloseable {
      * @param reason in words, for the statement of reasons
      */
     public Decision unclassified(Request r, ModerationAction action, String errorKind, String reason) {
-        return new Decision(Decision.id(r.key(), model.name(), model.version(), policy.version()), r.key(),
-                model.labels(), null, action, reason, null, null, model.name(), model.version(), policy.version(),
-                provider, Objects.requireNonNull(errorKind, "errorKind"));
+        return unclassified(r, action, errorKind, reason, ownDecider);
+    }
+
+    /** {@link #unclassified(Request, ModerationAction, String, String)} under {@code decider} (null: our own). */
+    public Decision unclassified(Request r, ModerationAction action, String errorKind, String reason,
+            Decider decider) {
+        Decider by = decider == null ? ownDecider : decider;
+        return new Decision(decisionId(r, by), r.key(), model.labels(), null, action, reason, null, null,
+                model.name(), model.version(), by.policyVersion(), provider,
+                Objects.requireNonNull(errorKind, "errorKind"), by.policyId(), null);
     }
 
     /** Waits for running calls, then releases the shared session (the last user closes it). Idempotent. */

@@ -28,6 +28,9 @@ import java.util.UUID;
  * @param provider the execution provider (CUDA or CPU)
  * @param errorKind why the input is unclassified (an {@code ErrorKind} name such as INFERENCE_FAILED); null when
  *     classified
+ * @param policyId the id of the policy document that decided; null for the bundle's (or configured) thresholds
+ * @param rule which rule of the policy decided: TENANT or TOPIC (an override) or DEFAULT; null when no label
+ *     reached a threshold or the input is unclassified
  */
 public record Decision(
         String decisionId,
@@ -42,7 +45,9 @@ public record Decision(
         String modelVersion,
         String policyVersion,
         String provider,
-        String errorKind) {
+        String errorKind,
+        String policyId,
+        String rule) {
 
     public Decision {
         Objects.requireNonNull(decisionId, "decisionId");
@@ -51,6 +56,18 @@ public record Decision(
         if ((classification == null) == (errorKind == null)) {
             throw new IllegalArgumentException("a decision has either a classification or an error kind");
         }
+    }
+
+    /**
+     * A decision by the classifier's own thresholds (no policy id; a reached threshold is a default rule), as
+     * decisions were before policies were documents.
+     */
+    public Decision(String decisionId, String key, List<String> labels, Classification classification,
+            ModerationAction action, String reason, String thresholdLabel, Double threshold, String modelName,
+            String modelVersion, String policyVersion, String provider, String errorKind) {
+        this(decisionId, key, labels, classification, action, reason, thresholdLabel, threshold, modelName,
+                modelVersion, policyVersion, provider, errorKind, null,
+                thresholdLabel == null || errorKind != null ? null : Decider.DEFAULT_RULE);
     }
 
     /**

@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Streaming text classification on Apache Flink with ONNX Runtime transformer classifiers.",
         subcommands = {RunCommand.class, DemoCommand.class, BenchCommand.class, ClassifyCommand.class,
-                ProfileCommand.class, TrainHeadCommand.class, LoadgenCommand.class, CommandLine.HelpCommand.class})
+                ProfileCommand.class, TrainHeadCommand.class, LoadgenCommand.class, PolicyCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {
@@ -41,7 +42,7 @@ public final class Main {
         return cli.execute(args);
     }
 
- public static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         return new CommandLine(new Main())
                 .setCaseInsensitiveEnumValuesAllowed(true)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {

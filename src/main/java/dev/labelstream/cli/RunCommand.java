@@ -2,6 +2,7 @@ package dev.labelstream.cli;
 
 import dev.labelstream.job.JobSettings;
 import dev.labelstream.job.LabelstreamJob;
+import dev.labelstream.job.PolicyStart;
 import dev.labelstream.config.Options;
 import dev.labelstream.io.KafkaPreflight;
 import java.nio.file.Path;
@@ -43,6 +44,9 @@ public final class RunCommand implements Callable<Integer> {
                 KafkaPreflight.DEFAULT_TIMEOUT)) {
             spec.commandLine().getErr().println("labelstream run: warning: " + warning);
         }
+        // The policy topic too; and start with its newest valid version rather than the bundle's thresholds.
+        settings = PolicyStart.prepare(settings, KafkaPreflight.DEFAULT_TIMEOUT,
+                w -> spec.commandLine().getErr().println("labelstream run: warning: " + w));
         spec.commandLine().getErr().flush();
         LabelstreamJob.run(settings);
         return 0;

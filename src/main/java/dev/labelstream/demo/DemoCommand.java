@@ -1,13 +1,17 @@
 package dev.labelstream.demo;
 
 import dev.labelstream.job.JobOptions;
+import dev.labelstream.job.JobSettings;
 import dev.labelstream.job.LabelstreamJob;
+import dev.labelstream.job.PolicyStart;
+import dev.labelstream.policy.PolicyOptions;
 import dev.labelstream.config.ModelArgs;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
 import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.avro.DriftStatus;
+import dev.labelstream.avro.PolicyEvent;
 import dev.labelstream.avro.Report;
 import dev.labelstream.drift.DriftOptions;
 import dev.labelstream.drift.DriftReports;
@@ -37,6 +41,8 @@ import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -55,13 +61,24 @@ import picocli.CommandLine.Spec;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run labelstream end to end in this JVM: an embedded Kafka broker (KRaft), a Flink"
                 + " MiniCluster, the real default model, a stream of real SpamAssassin messages and malformed"
-                + " records that shifts part-way (a spam wave, then chat messages). Prints live progress, drift"
-                + " reports and a summary, then exits (or runs until Ctrl-C with --follow)."})
+                + " records that shifts part-way (a spam wave, then chat messages). Half-way it publishes a"
+                + " stricter moderation policy to the policy topic, which the running job puts in force. Prints"
+                + " live progress, drift reports and a summary (actions before and after the policy, and the time"
+                + " from publishing it to its first decision), then exits (or runs until Ctrl-C with --follow)."})
 public final class DemoCommand implements Callable<Integer> {
     static final String INPUT = "texts";
     static final String OUTPUT = "texts-classified";
     static final String DEAD_LETTERS = "texts-dead-letters";
     static final String DRIFT = "texts-drift";
+    static final String POLICIES = "texts-policies";
+    /** The policy the demo's job follows on {@link #POLICIES}. */
+    static final String POLICY_ID = "demo-community";
+    /**
+     * The stricter policy published part-way: spam is reviewed from 0.3 and blocked from 0.6 (the bundle's
+     * thresholds: 0.5 and 0.9).
+     */
+    static final String STRICTER = "{\"id\":\"" + POLICY_ID + "\",\"version\":1,\"description\":\"the demo's"
+            + " stricter spam policy\",\"rules\":{\"spam\":{\"review\":0.3,\"block\":0.6}}}";
     private static final int MAX_BYTES = 64 * 1024;
     /** The demo's drift windows: short, so a one-minute demo shows several. */
     static final Duration WINDOW = Duration.ofSeconds(5);
@@ -103,13 +120,17 @@ public final class DemoCommand implements Callable<Integer> {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(Map.of())) {
             kafka.createTopics(2, INPUT);
             kafka.createTopics(1, OUTPUT, DEAD_LETTERS, DRIFT);
-            out.printf("  broker %s, topics %s (2 partitions), %s, %s, %s%n", kafka.bootstrapServers(), INPUT, OUTPUT,
-                    DEAD_LETTERS, DRIFT);
+            createCompacted(kafka, POLICIES);
+            out.printf("  broker %s, topics %s (2 partitions), %s, %s, %s, %s (compacted)%n", kafka.bootstrapServers(),
+                    INPUT, OUTPUT, DEAD_LETTERS, DRIFT, POLICIES);
             Configuration conf = jobConfiguration(kafka.bootstrapServers());
             InProcessMetrics.clear();
             InProcessMetrics.configure(conf);
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-            LabelstreamJob.build(env, conf);
+            // The policy topic's pre-flight, as 'run' does: empty here, so the bundle's thresholds start.
+            JobSettings settings = PolicyStart.prepare(JobSettings.of(conf), Duration.ofSeconds(30),
+                    w -> out.println("  warning: " + w));
+            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(settings.configuration());
+            LabelstreamJob.build(env, settings);
             out.printf("  starting the Flink job (MiniCluster, parallelism %d, model %s) ...%n", parallelism,
                     conf.getOptional(InferenceOptions.MODEL_DIR).orElse("default"));
             out.flush();
@@ -123,6 +144,13 @@ public final class DemoCommand implements Callable<Integer> {
                 cancelQuietly(job);
                 Runtime.getRuntime().removeShutdownHook(onCtrlC);
             }
+        }
+    }
+
+    private static void createCompacted(EmbeddedKafka kafka, String topic) throws Exception {
+        try (Admin admin = Admin.create(kafka.clientProperties())) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1)
+                    .configs(Map.of("cleanup.policy", "compact")))).all().get();
         }
     }
 
@@ -146,6 +174,8 @@ public final class DemoCommand implements Callable<Integer> {
         conf.set(KafkaOptions.INPUT_MAX_BYTES, MAX_BYTES);
         conf.set(KafkaOptions.STARTING_OFFSETS, KafkaOptions.StartingOffsets.EARLIEST);
         conf.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, "labelstream-demo");
+        conf.set(PolicyOptions.POLICY_TOPIC, POLICIES);
+        conf.set(PolicyOptions.POLICY_ID, POLICY_ID);
         conf.set(JobOptions.PARALLELISM, parallelism);
         // Outputs become visible to read_committed consumers at each checkpoint: short, for a live demo.
         conf.set(JobOptions.CHECKPOINT_INTERVAL, Duration.ofSeconds(1));
@@ -197,24 +227,44 @@ public final class DemoCommand implements Callable<Integer> {
         // output the rate is 0, not the spread of a few receive times (which read 2272 records/s after 48).
         AtomicLong firstProduced = new AtomicLong();
         long total = follow ? Long.MAX_VALUE : plan.size();
-        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, firstProduced, producing),
-                "demo-producer");
+        // The stricter policy goes out half-way through the first round: the producer pauses there until what it
+        // produced is out, then the policy is published and the rest produced. So the first half is decided by the
+        // bundle's thresholds, the second by the policy, and the time to its first decision is the policy's way
+        // through the job, not a backlog (the producer otherwise runs far ahead of a CPU model).
+        int policyAt = Math.max(1, Math.min(plan.size(), scenario.size()) / 2);
+        AtomicLong policyPublishedAt = new AtomicLong();
+        Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, firstProduced, producing,
+                policyAt, policyPublishedAt), "demo-producer");
         producer.setDaemon(true);
         producer.start();
 
         Stats s = new Stats();
+        s.policyPublishedAt = policyPublishedAt;
         long deadline = System.nanoTime() + timeout.toNanos();
         long lastPrint = 0;
         long outputsDoneAt = 0;
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka.bootstrapServers())) {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka.bootstrapServers());
+                KafkaProducer<byte[], byte[]> policyProducer = policyProducer(kafka.bootstrapServers())) {
             consumer.subscribe(List.of(OUTPUT, DEAD_LETTERS, DRIFT));
             while (follow || s.classified + s.deadLetters < total || s.drift.size() < expectedReports) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     DriftReport d = s.add(r, truth, subjects);
+                    if (s.firstUnderPolicy != null && !s.policyAnnounced) {
+                        s.policyAnnounced = true;
+                        out.printf(Locale.ROOT, "[%5.1fs] policy: first decision under %s v1 read back; decided %d ms"
+                                + " after publishing%n", (System.nanoTime() - t0) / 1e9, POLICY_ID,
+                                s.publishToDecisionMs());
+                    }
                     if (d != null) {
                         out.printf(Locale.ROOT, "[%5.1fs] drift: %s%n", (System.nanoTime() - t0) / 1e9,
                                 DriftReports.headline(d));
                     }
+                }
+                if (policyPublishedAt.get() == 0 && s.classified + s.deadLetters >= policyAt) {
+                    publishPolicy(policyProducer, policyPublishedAt);
+                    out.printf(Locale.ROOT, "[%5.1fs] policy: published %s v1 (stricter: spam review 0.3, block 0.6)"
+                            + " after %d records out%n", (System.nanoTime() - t0) / 1e9, POLICY_ID,
+                            s.classified + s.deadLetters);
                 }
                 long now = System.nanoTime();
                 if (now - lastPrint > 1_000_000_000L) {
@@ -252,7 +302,7 @@ public final class DemoCommand implements Callable<Integer> {
     private record Timed(DemoData.Produced record, long timestamp) {}
 
     private void produce(EmbeddedKafka kafka, List<Timed> plan, long span, AtomicInteger produced,
-            AtomicLong firstProduced, AtomicBoolean producing) {
+            AtomicLong firstProduced, AtomicBoolean producing, int policyAt, AtomicLong policyPublishedAt) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("linger.ms", "5");
@@ -273,6 +323,14 @@ public final class DemoCommand implements Callable<Integer> {
                     producer.send(rec);
                     firstProduced.compareAndSet(0, System.nanoTime());
                     int n = produced.incrementAndGet();
+                    if (round == 0 && n == policyAt) {
+                        producer.flush();
+                        while (policyPublishedAt.get() == 0 && producing.get()) {
+                            Thread.sleep(20);
+                        }
+                        // the pacing goes on from now, not catching up for the pause
+                        start = System.nanoTime() - (long) (n * 1e9 / rate);
+                    }
                     long due = start + (long) (n * 1e9 / rate);
                     long wait = due - System.nanoTime();
                     if (wait > 0) {
@@ -285,6 +343,28 @@ public final class DemoCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /**
+     * Publishes {@link #STRICTER} keyed by its id, as {@code labelstream policy publish} does, and records when the
+     * broker acknowledged it (wall clock, the clock of the decisions' decision_time: one JVM).
+     */
+    private static void publishPolicy(KafkaProducer<byte[], byte[]> producer, AtomicLong publishedAt) {
+        try {
+            producer.send(new ProducerRecord<>(POLICIES, POLICY_ID.getBytes(StandardCharsets.UTF_8),
+                    STRICTER.getBytes(StandardCharsets.UTF_8))).get();
+            publishedAt.set(System.currentTimeMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException("publishing the demo's policy failed", e);
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> policyProducer(String bootstrap) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 
     private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
@@ -308,12 +388,39 @@ public final class DemoCommand implements Callable<Integer> {
         final Map<String, ClassifiedEvent> examples = new TreeMap<>();
         final Map<String, String> exampleSubjects = new HashMap<>();
         final List<DriftReport> drift = new ArrayList<>();
+        /** Actions per policy version that decided them (the bundle's thresholds, then the published policy). */
+        final Map<String, Map<String, Long>> actionsByPolicy = new java.util.LinkedHashMap<>();
+        /** When the stricter policy was acknowledged by the broker (ms, wall clock); 0 before. */
+        AtomicLong policyPublishedAt;
+        /** The first decision under the published policy, in decision time. */
+        ClassifiedEvent firstUnderPolicy;
+        /** When that decision was read back (ms): it is visible once its checkpoint commits. */
+        long firstUnderPolicyReadAt;
+        boolean policyAnnounced;
+        /** When the last subtask put the published policy in force (its policy_event), ms; 0 before. */
+        long policyInForceAt;
+        final List<String> policyRejections = new ArrayList<>();
+
+        /** From the broker's acknowledgement of the policy to the decision_time of its first decision. */
+        long publishToDecisionMs() {
+            return firstUnderPolicy.getDecisionTime().toEpochMilli() - policyPublishedAt.get();
+        }
 
         /** Counts {@code r}; returns it if it is a drift report. */
         DriftReport add(ConsumerRecord<byte[], byte[]> r, Map<String, String> truth, Map<String, String> subjects) {
             if (r.topic().equals(DRIFT)) {
                 // The report topic's envelope: other kinds (policy events, shadow agreement) are not the demo's.
                 Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                if (Reports.POLICY_EVENT.equals(envelope.getKind())) {
+                    PolicyEvent p = Reports.body(envelope, PolicyEvent.class, KafkaOptions.OutputFormat.JSON);
+                    // One event per subtask: the policy is in force everywhere at the last one.
+                    if ("ACCEPTED".equals(p.getKind()) && p.getVersion() == 1) {
+                        policyInForceAt = Math.max(policyInForceAt, p.getTime().toEpochMilli());
+                    } else if ("REJECTED".equals(p.getKind())) {
+                        policyRejections.add("v" + p.getVersion() + ": " + p.getReason());
+                    }
+                    return null;
+                }
                 DriftReport d = DriftReports.of(envelope, KafkaOptions.OutputFormat.JSON);
                 if (d != null) {
                     drift.add(d);
@@ -330,6 +437,15 @@ public final class DemoCommand implements Callable<Integer> {
             classified++;
             ClassifiedEvent e = ClassifiedEvents.decode(r.value(), KafkaOptions.OutputFormat.JSON);
             actions.merge(e.getAction().name(), 1L, Long::sum);
+            String policy = POLICY_ID.equals(e.getPolicyId()) && !"1".equals(e.getPolicyVersion())
+                    ? "built-in thresholds (" + e.getPolicyVersion() + ")" : e.getPolicyId() + " v" + e.getPolicyVersion();
+            actionsByPolicy.computeIfAbsent(policy, k -> new TreeMap<>()).merge(e.getAction().name(), 1L, Long::sum);
+            // Outputs of two partitions interleave: the earliest decision time, not the first read, is the first.
+            if ("1".equals(e.getPolicyVersion()) && (firstUnderPolicy == null
+                    || e.getDecisionTime().isBefore(firstUnderPolicy.getDecisionTime()))) {
+                firstUnderPolicy = e;
+                firstUnderPolicyReadAt = System.currentTimeMillis();
+            }
             String expected = truth.get(e.getInputId());
             if (expected != null) {
                 labeled++;
@@ -376,6 +492,19 @@ public final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  agreement with the corpus labels (ham/spam): %.1f%% of %d%n",
                 100.0 * s.agree / Math.max(1, s.labeled), s.labeled);
         out.println("  actions: " + s.actions);
+        out.println("  actions by the policy that decided them (the stream itself shifts too, so compare with care):");
+        s.actionsByPolicy.forEach((policy, a) -> out.printf("    %-48s %s%n", policy, a));
+        if (s.firstUnderPolicy != null) {
+            out.printf(Locale.ROOT, "  policy %s v1, from publishing (broker ack): in force in every batcher after %s,"
+                    + " first decision under it after %d ms (its decision_time; records batched before it arrived"
+                    + " are decided by the old one), visible to read_committed consumers after %d ms (its"
+                    + " checkpoint)%n", POLICY_ID, s.policyInForceAt == 0 ? "? (no policy_event read)"
+                            : (s.policyInForceAt - s.policyPublishedAt.get()) + " ms",
+                    s.publishToDecisionMs(), s.firstUnderPolicyReadAt - s.policyPublishedAt.get());
+            s.policyRejections.forEach(r -> out.println("  policy rejected: " + r));
+        } else if (s.policyPublishedAt.get() != 0) {
+            out.println("  policy " + POLICY_ID + " v1 was published, but no decision under it was read back");
+        }
         out.println("  dead letters: " + s.deadLetters + " " + s.reasons);
         Histogram batch = InProcessMetrics.histogram(InProcessMetrics.suffix(Metrics.BATCH_SIZE));
         if (batch != null) {

@@ -42,9 +42,13 @@ public final class ClassifiedEvents {
         return r.topic() + "/" + r.partition() + "/" + r.offset();
     }
 
-    /** The classifier request of an input: its text, its pair and its source position as the key. */
+    /**
+     * The classifier request of an input: its text, its pair and its source position as the key, with its
+     * attributes and input topic (a policy's tenant and topic overrides are chosen by them).
+     */
     public static Classifier.Request request(InputEvent in) {
-        return new Classifier.Request(decisionKey(in.source()), in.text(), in.pair());
+        return new Classifier.Request(decisionKey(in.source()), in.text(), in.pair(), in.attributes(),
+                in.source().topic());
     }
 
     /** The Avro event of {@code d}, a decision about {@code in}. */
@@ -79,6 +83,10 @@ public final class ClassifiedEvents {
                 .setDecisionTime(Instant.ofEpochMilli(now))
                 .setInferenceLatencyMs(inferenceMillis)
                 .setAttributes(in.attributes() == null ? null : new java.util.HashMap<>(in.attributes()))
+                .setPolicyId(d.policyId())
+                .setPolicyRule(d.rule())
+                .setPolicyRuleLabel(d.thresholdLabel())
+                .setPolicyThreshold(d.threshold())
                 .build();
     }
 

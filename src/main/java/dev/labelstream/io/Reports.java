@@ -40,6 +40,11 @@ public final class Reports {
     public static final String KIND_HEADER = "labelstream.report-kind";
     /** Kind of a drift report: body is a DriftReport (schemas/DriftReport.avsc). */
     public static final String DRIFT_REPORT = "drift_report";
+    /**
+     * Kind of a policy event: a policy document put in force or rejected (with its reason); body is a PolicyEvent
+     * (schemas/PolicyEvent.avsc). Written only by a job with kafka.policy-topic.
+     */
+    public static final String POLICY_EVENT = "policy_event";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -2,6 +2,7 @@ package dev.labelstream.job;
 
 import dev.labelstream.avro.ModerationAction;
 import dev.labelstream.classify.Classifier;
+import dev.labelstream.classify.Decider;
 import dev.labelstream.classify.Decision;
 import dev.labelstream.classify.Decisions;
 import dev.labelstream.drift.DriftObservation;
@@ -168,23 +169,31 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
 
     @Override
     public void asyncInvoke(List<InputEvent> batch, ResultFuture<Outcome> result) {
+        asyncInvoke(batch, null, result);
+    }
+
+    /**
+     * {@link #asyncInvoke(List, ResultFuture)} decided under {@code decider}: the policy the batch was batched with
+     * ({@link PolicyClassifyFunction}); null for the classifier's own thresholds.
+     */
+    void asyncInvoke(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
         inFlight.incrementAndGet();
         try {
-            executor.execute(() -> run(batch, result));
+            executor.execute(() -> run(batch, decider, result));
         } catch (java.util.concurrent.RejectedExecutionException e) {
             // Only when closing: the operator admits no more batches than the queue holds.
             inFlight.decrementAndGet();
-            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, "classifier is shutting down"));
+            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, "classifier is shutting down", decider));
         }
     }
 
-    private void run(List<InputEvent> batch, ResultFuture<Outcome> result) {
+    private void run(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
         try {
-            result.complete(classifyWithRetries(batch));
+            result.complete(classifyWithRetries(batch, decider));
         } catch (Throwable t) {
             // Never fail the job for one batch: a bug here must still end in dead letters.
             LOG.error("Unexpected error classifying a batch of {}; sending it to dead letters", batch.size(), t);
-            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, t.toString()));
+            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, t.toString(), decider));
         } finally {
             inFlight.decrementAndGet();
         }
@@ -193,8 +202,14 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     /** Safety net: the async operator's own timeout, longer than all attempts together. */
     @Override
     public void timeout(List<InputEvent> batch, ResultFuture<Outcome> result) {
+        timeout(batch, null, result);
+    }
+
+    /** {@link #timeout(List, ResultFuture)} for a batch decided under {@code decider}. */
+    void timeout(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
         timeouts.inc();
-        result.complete(fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout"));
+        result.complete(fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout",
+                decider));
     }
 
     /** How long the async operator waits before {@link #timeout}: every attempt, backoff and one pass alone. */
@@ -205,7 +220,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return attempt.multipliedBy(attempts + 2L).plusMillis(backoff).plusSeconds(5);
     }
 
-    private List<Outcome> classifyWithRetries(List<InputEvent> batch) throws InterruptedException {
+    private List<Outcome> classifyWithRetries(List<InputEvent> batch, Decider decider) throws InterruptedException {
         ClassificationException last = null;
         for (int attempt = 0; attempt <= maxRetries; attempt++) {
             if (attempt > 0) {
@@ -213,7 +228,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                 Thread.sleep(backoffMillis << (attempt - 1));
             }
             try {
-                return classified(batch, classifier.classify(requests(batch), attemptTimeout));
+                return classified(batch, classifier.classify(requests(batch), attemptTimeout, decider));
             } catch (ClassificationException e) {
                 last = e;
                 LOG.warn("Attempt {} of {} at a batch of {} failed: {}", attempt + 1, maxRetries + 1, batch.size(),
@@ -224,20 +239,20 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         if (last.timedOut()) {
             timeouts.inc();
             return fail(batch, ErrorKind.INFERENCE_TIMEOUT, "timed out " + (maxRetries + 1) + " times (async.timeout="
-                    + attemptTimeout + "): " + last.getMessage());
+                    + attemptTimeout + "): " + last.getMessage(), decider);
         }
         if (batch.size() == 1) {
-            return fail(batch, ErrorKind.INFERENCE_FAILED, last.getMessage());
+            return fail(batch, ErrorKind.INFERENCE_FAILED, last.getMessage(), decider);
         }
         // Isolate the record(s) that fail: classify one by one, once each.
         List<Outcome> out = new ArrayList<>(batch.size());
         for (InputEvent e : batch) {
             List<InputEvent> one = List.of(e);
             try {
-                out.addAll(classified(one, classifier.classify(requests(one), attemptTimeout)));
+                out.addAll(classified(one, classifier.classify(requests(one), attemptTimeout, decider)));
             } catch (ClassificationException ex) {
                 out.addAll(fail(one, ex.timedOut() ? ErrorKind.INFERENCE_TIMEOUT : ErrorKind.INFERENCE_FAILED,
-                        ex.getMessage()));
+                        ex.getMessage(), decider));
             }
         }
         return out;
@@ -280,7 +295,10 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return out;
     }
 
-    private List<Outcome> fail(List<InputEvent> batch, ErrorKind kind, String message) {
+    private List<Outcome> fail(List<InputEvent> batch, ErrorKind kind, String message, Decider decider) {
+        // A policy document's failure policy wins over classification.failure-policy.
+        JobOptions.FailurePolicy failurePolicy = decider == null || decider.failurePolicy() == null
+                ? this.failurePolicy : JobOptions.FailurePolicy.valueOf(decider.failurePolicy());
         List<Outcome> out = new ArrayList<>(batch.size());
         long failedAt = System.currentTimeMillis();
         if (failurePolicy == JobOptions.FailurePolicy.DEAD_LETTER) {
@@ -295,7 +313,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         String reason = "unclassified (" + kind + ": " + message + "); " + failurePolicy + " decided";
         long now = System.currentTimeMillis();
         for (InputEvent e : batch) {
-            Decision d = classifier.unclassified(ClassifiedEvents.request(e), action, kind.name(), reason);
+            Decision d = classifier.unclassified(ClassifiedEvents.request(e), action, kind.name(), reason, decider);
             out.add(new Outcome(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, d, 0f, now), outputFormat),
                     unclassified(e, now)));
             actions.get(action).inc();

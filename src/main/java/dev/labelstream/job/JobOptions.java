@@ -87,5 +87,6 @@ public final class JobOptions {
             .enumType(FailurePolicy.class)
             .defaultValue(FailurePolicy.DEAD_LETTER)
             .withDescription("DEAD_LETTER (replayable), FAIL_OPEN (unclassified, ALLOW) or FAIL_CLOSED"
-                    + " (unclassified, REVIEW) for records the classifier could not classify.");
+                    + " (unclassified, REVIEW) for records the classifier could not classify. A live policy's"
+                    + " failure_policy (kafka.policy-topic), when present, wins over this option.");
 }

@@ -13,7 +13,10 @@ import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.moderation.ModerationOptions;
 import dev.labelstream.moderation.PolicySettings;
+import dev.labelstream.moderation.ModerationPolicy;
+import dev.labelstream.policy.PolicyDocument;
 import dev.labelstream.policy.PolicyOptions;
+import dev.labelstream.policy.PolicyRejectedException;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.moderation.Thresholds;
@@ -77,10 +80,22 @@ public final class JobSettings {
     private final Duration transactionTimeout;
     /** The model in force: the bundle's identity (name, version, labels, family, effective max length). */
     private final ModelIdentity model;
+    /**
+     * With {@code kafka.policy-topic}: the policy in force until the topic (or restored state) gives a newer one;
+     * the pre-flight's newest version ({@link #withStartingPolicy}), else the bundle's thresholds. Null without.
+     */
+    private final PolicyDocument startingPolicy;
+
+    /**
+     * Where the pre-flight's starting policy travels in the configuration (its JSON), so that {@link
+     * LabelstreamJob#build(org.apache.flink.streaming.api.environment.StreamExecutionEnvironment, Configuration)}
+     * and a job built from the configuration alone start with it too. Internal: not an option users set.
+     */
+    public static final String STARTING_POLICY = "labelstream.internal.starting-policy";
 
     private JobSettings(Configuration configuration, BatchingSettings batching, DriftSettings drift,
             Duration checkpointInterval, Duration checkpointTimeout, Duration restartDelay,
-            Duration transactionTimeout, ModelIdentity model) {
+            Duration transactionTimeout, ModelIdentity model, PolicyDocument startingPolicy) {
         this.configuration = configuration;
         this.batching = batching;
         this.drift = drift;
@@ -89,6 +104,7 @@ public final class JobSettings {
         this.restartDelay = restartDelay;
         this.transactionTimeout = transactionTimeout;
         this.model = model;
+        this.startingPolicy = startingPolicy;
     }
 
     /**
@@ -110,7 +126,10 @@ public final class JobSettings {
                         + " (write one with 'labelstream profile', or leave the option unset to use the bundle's)");
             }
         });
-        ModelIdentity model = checkInference(conf);
+        checkPolicyTopic(conf);
+        ModelBundle bundle = checkInference(conf);
+        ModelIdentity model = checkModel(bundle, conf);
+        PolicyDocument startingPolicy = startingPolicy(conf, bundle, model);
 
         Duration interval = conf.get(JobOptions.CHECKPOINT_INTERVAL);
         Duration timeout = conf.get(JobOptions.CHECKPOINT_TIMEOUT);
@@ -124,7 +143,23 @@ public final class JobSettings {
             resolved.set(KafkaOptions.TRANSACTIONAL_ID_PREFIX, perJob);
         }
         Duration transactionTimeout = transactionTimeout(conf, resolved, interval.plus(timeout).plus(restart));
-        return new JobSettings(resolved, batching, drift, interval, timeout, restart, transactionTimeout, model);
+        return new JobSettings(resolved, batching, drift, interval, timeout, restart, transactionTimeout, model,
+                startingPolicy);
+    }
+
+    /**
+     * These settings starting with {@code policy} (the newest valid version the pre-flight read from the policy
+     * topic) instead of the bundle's thresholds; it travels in {@link #configuration()} as JSON.
+     *
+     * @throws IllegalArgumentException when there is no policy topic, or the policy is not the followed id's or
+     *     does not fit the model
+     */
+    public JobSettings withStartingPolicy(PolicyDocument policy) {
+        Configuration c = new Configuration(configuration);
+        c.setString(STARTING_POLICY, policy.toJson());
+        checkStarting(policy, c, model);
+        return new JobSettings(c, batching, drift, checkpointInterval, checkpointTimeout, restartDelay,
+                transactionTimeout, model, policy);
     }
 
     /**
@@ -277,19 +312,98 @@ public final class JobSettings {
      * Classifier#check}: token budget against its max length, threshold labels against its labels). Returns the
      * model in force: the bundle's identity, read once here and handed to every operator that names the model.
      */
-    private static ModelIdentity checkInference(Configuration conf) {
+    private static ModelBundle checkInference(Configuration conf) {
         InferenceSettings.of(conf);
         PolicySettings.of(conf);
-        ModelBundle bundle;
         try {
-            bundle = ModelBundle.load(conf);
+            return ModelBundle.load(conf);
         } catch (InvalidModelBundleException | java.io.UncheckedIOException e) {
             throw new IllegalArgumentException(InferenceOptions.MODEL_DIR.key() + ": " + e.getMessage(), e);
         }
+    }
+
+    private static ModelIdentity checkModel(ModelBundle bundle, Configuration conf) {
         try {
             return Classifier.check(bundle, conf);
         } catch (InvalidModelBundleException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ policy
+
+    /**
+     * The policy topic, when set: a topic name, none of the topics the job reads or writes (the policy must never
+     * be overwritten by output, nor classified as input), and the policy id to follow on it.
+     */
+    private static void checkPolicyTopic(Configuration conf) {
+        // Checked even without a topic: a value that could never work is a mistake whenever it is given.
+        String id = conf.getOptional(PolicyOptions.POLICY_ID).orElse("");
+        if (!id.isEmpty() && !id.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+            throw new IllegalArgumentException(PolicyOptions.POLICY_ID.key() + ": '" + id + "' is not a policy id:"
+                    + " use 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        if (conf.get(PolicyOptions.TENANT_ATTRIBUTE).isBlank()) {
+            throw new IllegalArgumentException(PolicyOptions.TENANT_ATTRIBUTE.key() + " is blank: name the input"
+                    + " attribute that selects a tenant (default tenant)");
+        }
+        String topic = conf.getOptional(PolicyOptions.POLICY_TOPIC).orElse(null);
+        if (topic == null) {
+            return;
+        }
+        String key = PolicyOptions.POLICY_TOPIC.key();
+        if (!topic.matches("[A-Za-z0-9._-]{1,249}")) {
+            throw new IllegalArgumentException(key + ": '" + topic + "' is not a Kafka topic name (1 to 249 of the"
+                    + " characters a-z A-Z 0-9 . _ -)");
+        }
+        for (ConfigOption<String> other : List.of(KafkaOptions.INPUT_TOPIC, KafkaOptions.OUTPUT_TOPIC,
+                KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC)) {
+            if (topic.equals(conf.get(other))) {
+                throw new IllegalArgumentException(key + " and " + other.key() + " are the same topic (" + topic
+                        + "): give the policies a compacted topic of their own");
+            }
+        }
+        if (id.isEmpty()) {
+            throw new IllegalArgumentException(PolicyOptions.POLICY_ID.key() + " is not set: with " + key
+                    + " it must name the policy this job follows (the key its versions are published under)");
+        }
+    }
+
+    /**
+     * The policy a job with a policy topic starts with: the pre-flight's, if it put one in the configuration,
+     * else the built-in policy (the bundle's thresholds, or moderation.thresholds) under the followed id.
+     */
+    private static PolicyDocument startingPolicy(Configuration conf, ModelBundle bundle, ModelIdentity model) {
+        if (conf.getOptional(PolicyOptions.POLICY_TOPIC).isEmpty()) {
+            return null;
+        }
+        String json = conf.getString(STARTING_POLICY, null);
+        if (json == null) {
+            ModerationPolicy thresholds = PolicySettings.of(conf).policy(bundle);
+            return PolicyDocument.builtIn(conf.get(PolicyOptions.POLICY_ID), thresholds.thresholds(),
+                    thresholds.version());
+        }
+        PolicyDocument p;
+        try {
+            p = PolicyDocument.parse(json);
+        } catch (PolicyRejectedException e) {
+            throw new IllegalArgumentException(STARTING_POLICY + ": " + e.getMessage(), e);
+        }
+        checkStarting(p, conf, model);
+        return p;
+    }
+
+    private static void checkStarting(PolicyDocument p, Configuration conf, ModelIdentity model) {
+        String id = conf.getOptional(PolicyOptions.POLICY_ID).orElse(null);
+        if (conf.getOptional(PolicyOptions.POLICY_TOPIC).isEmpty() || !p.id().equals(id)) {
+            throw new IllegalArgumentException("the starting policy " + p + " is not " + PolicyOptions.POLICY_ID.key()
+                    + " '" + id + "' of a " + PolicyOptions.POLICY_TOPIC.key() + ". This is a bug.");
+        }
+        try {
+            p.checkFits(model.labels());
+        } catch (PolicyRejectedException e) {
+            throw new IllegalArgumentException("the starting policy " + p + " does not fit the model: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -393,6 +507,19 @@ public final class JobSettings {
         return model;
     }
 
+    /** The followed policy topic, when {@code kafka.policy-topic} is set. */
+    public java.util.Optional<String> policyTopic() {
+        return configuration.getOptional(PolicyOptions.POLICY_TOPIC);
+    }
+
+    /**
+     * With a policy topic, the policy in force until the topic or restored state gives a newer one (see {@link
+     * #withStartingPolicy}); null without a policy topic.
+     */
+    public PolicyDocument startingPolicy() {
+        return startingPolicy;
+    }
+
     /** The model's effective max length (the bundle's, or inference.max-length). */
     public int maxLength() {
         return model.maxLength();
@@ -409,12 +536,13 @@ public final class JobSettings {
     }
 
     /**
-     * Every topic the job writes, with the option that names it: output and dead letters, and the drift topic
-     * when drift is on. Two options may name one topic; the first keeps it.
+     * Every topic the job writes, with the option that names it: output and dead letters, and the report (drift)
+     * topic when drift is on or a policy topic is set (policy events go there). Two options may name one topic;
+     * the first keeps it.
      */
     public Map<String, String> writtenTopics() {
         Map<String, String> out = new LinkedHashMap<>();
-        List<ConfigOption<String>> options = drift.enabled()
+        List<ConfigOption<String>> options = drift.enabled() || policyTopic().isPresent()
                 ? List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC)
                 : List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC);
         for (ConfigOption<String> o : options) {

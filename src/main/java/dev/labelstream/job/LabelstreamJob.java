@@ -17,7 +17,15 @@ import dev.labelstream.io.InputEvent;
 import dev.labelstream.io.KafkaIo;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
+import dev.labelstream.io.Reports;
 import dev.labelstream.io.SourceRecord;
+import dev.labelstream.policy.PolicyBatch;
+import dev.labelstream.policy.PolicyBatcher;
+import dev.labelstream.policy.PolicyEvent;
+import dev.labelstream.policy.PolicyOptions;
+import dev.labelstream.policy.PolicyTopic;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -30,6 +38,7 @@ import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.async.AsyncFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -45,6 +54,12 @@ import org.apache.flink.util.Collector;
  *                        -> drift report against the reference profile -----------------> sink
  *              -> one transactional Kafka sink (output, dead-letter and drift topics)
  * </pre>
+ *
+ * <p>With {@code kafka.policy-topic}, the policy topic is a second source ("policy-source"), broadcast into the
+ * batcher ({@code policy.PolicyBatcher}, uid "micro-batch-policy", in place of the MicroBatcher): each batch
+ * carries the policy in force when it was batched, the async stage decides it under that policy, and accepted or
+ * rejected policy documents go to the report topic as {@code policy_event} reports. That batcher has two inputs,
+ * so it starts a second chain (decoded records are serialized once into it).
  *
  * <p>Batcher and async operator chain with the source into one task, so records cross no serializer until
  * the sink. Every operator has a stable uid, so savepoints restore across versions of the job.
@@ -81,17 +96,34 @@ public final class LabelstreamJob {
                 .uid("decode");
         DataStream<OutboundRecord> rejected = events.getSideOutput(DecodeFunction.DEAD_LETTERS);
 
-        SingleOutputStreamOperator<List<InputEvent>> batches = MicroBatcher.apply(events,
-                settings.batching(), tokenEstimator(settings.maxLength()));
-        batches.uid("micro-batch");
-
         ClassifyBatchFunction classify = new ClassifyBatchFunction(conf, model);
-        long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
-        int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
-        SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
-                ? AsyncDataStream.orderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity)
-                : AsyncDataStream.unorderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity);
-        outcomes.name("classify").uid("classify");
+        DataStream<OutboundRecord> policyEvents = null;
+        SingleOutputStreamOperator<Outcome> outcomes;
+        if (settings.policyTopic().isEmpty()) {
+            SingleOutputStreamOperator<List<InputEvent>> batches = MicroBatcher.apply(events,
+                    settings.batching(), tokenEstimator(settings.maxLength()));
+            batches.uid("micro-batch");
+            outcomes = classifyStage(batches, classify, conf);
+        } else {
+            // Only with a policy topic: its broadcast input starts a new chain at the batcher (records, not
+            // outcomes, cross it), so the job without one keeps its single chain and its savepoints.
+            DataStream<SourceRecord> policies = env
+                    .fromSource(PolicyTopic.source(KafkaIo.bootstrapServers(conf), settings.policyTopic().get(),
+                            KafkaIo.clientProperties(conf)), WatermarkStrategy.noWatermarks(), "policy-source")
+                    .uid("policy-source")
+                    .setParallelism(1);
+            SingleOutputStreamOperator<PolicyBatch<InputEvent>> batches = PolicyBatcher.apply(events, policies,
+                    settings.batching(), tokenEstimator(settings.maxLength()), conf.get(PolicyOptions.POLICY_ID),
+                    model.labels(), settings.startingPolicy());
+            batches.uid("micro-batch-policy");
+            outcomes = classifyStage(batches, new PolicyClassifyFunction(classify,
+                    conf.get(PolicyOptions.TENANT_ATTRIBUTE)), conf);
+            policyEvents = batches.getSideOutput(PolicyBatcher.EVENTS)
+                    .map(new PolicyEventRecord(conf.get(KafkaOptions.OUTPUT_FORMAT)))
+                    .returns(TypeInformation.of(OutboundRecord.class))
+                    .name("policy-events")
+                    .uid("policy-events");
+        }
 
         DataStream<OutboundRecord> outputs = outcomes
                 .map(new RecordOf())
@@ -99,6 +131,9 @@ public final class LabelstreamJob {
                 .name("outcome-records")
                 .uid("outcome-records")
                 .union(rejected);
+        if (policyEvents != null) {
+            outputs = outputs.union(policyEvents);
+        }
         if (drift.enabled()) {
             DataStream<DriftObservation> observed = outcomes
                     .flatMap(new ObservationOf())
@@ -115,6 +150,44 @@ public final class LabelstreamJob {
                 .sinkTo(KafkaIo.sink(conf))
                 .name("kafka-sink")
                 .uid("kafka-sink");
+    }
+
+    /** The async classify stage over {@code batches}; one uid for both batch types, as it is one stage. */
+    private static <B> SingleOutputStreamOperator<Outcome> classifyStage(DataStream<B> batches,
+            AsyncFunction<B, Outcome> classify, Configuration conf) {
+        long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
+        int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
+        SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
+                ? AsyncDataStream.orderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity)
+                : AsyncDataStream.unorderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity);
+        return outcomes.name("classify").uid("classify");
+    }
+
+    /**
+     * A policy event as a report-topic record: the envelope's {@value Reports#POLICY_EVENT} kind, keyed by the
+     * policy id, so operators can alert on rejections next to the drift reports.
+     */
+    static final class PolicyEventRecord implements MapFunction<PolicyEvent, OutboundRecord> {
+        private static final long serialVersionUID = 1L;
+        private final KafkaOptions.OutputFormat format;
+
+        PolicyEventRecord(KafkaOptions.OutputFormat format) {
+            this.format = format;
+        }
+
+        @Override
+        public OutboundRecord map(PolicyEvent e) {
+            dev.labelstream.avro.PolicyEvent body = dev.labelstream.avro.PolicyEvent.newBuilder()
+                    .setKind(e.kind().name())
+                    .setPolicyId(e.policyId())
+                    .setVersion(e.version())
+                    .setReason(e.reason() == null ? "" : e.reason())
+                    .setTime(Instant.ofEpochMilli(e.time()))
+                    .setSubtask(e.subtask())
+                    .build();
+            byte[] key = e.policyId() == null ? null : e.policyId().getBytes(StandardCharsets.UTF_8);
+            return Reports.toRecord(Reports.POLICY_EVENT, 1, e.time(), body, key, List.of(), format);
+        }
     }
 
     /**

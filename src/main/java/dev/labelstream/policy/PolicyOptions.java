@@ -14,7 +14,8 @@ public final class PolicyOptions {
             .withDescription("Compacted Kafka topic of policy documents, keyed by policy id (docs/policy.md). The"
                     + " job reads it from the beginning as a broadcast input and puts each newer version of"
                     + " moderation.policy-id in force without a restart. Unset: the bundle's thresholds (or"
-                    + " moderation.thresholds) decide, and the job keeps its single chain.");
+                    + " moderation.thresholds) decide, and the job keeps its single chain. A policy's failure_policy, when"
+                    + " present, wins over classification.failure-policy.");
 
     public static final ConfigOption<String> POLICY_ID = key("moderation.policy-id")
             .stringType()

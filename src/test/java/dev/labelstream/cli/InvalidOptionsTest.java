@@ -33,17 +33,21 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class InvalidOptionsTest {
     /** Bad values of the free-text options that have one. */
-    private static final Map<String, String> BAD_STRINGS = Map.of(
-            "kafka.bootstrap-servers", "",
-            "kafka.input-topic", "bad topic!",
-            "kafka.output-topic", "bad topic!",
-            "kafka.dead-letter-topic", "texts",
-            "kafka.drift-topic", "texts",
-            "kafka.group-id", " ",
-            "kafka.transactional-id-prefix", " ",
-            "job.name", " ",
-            "model.dir", "/nonexistent/labelstream-model",
-            "drift.reference-profile", "/nonexistent/reference-profile.json");
+    private static final Map<String, String> BAD_STRINGS = Map.ofEntries(
+            Map.entry("kafka.bootstrap-servers", ""),
+            Map.entry("kafka.input-topic", "bad topic!"),
+            Map.entry("kafka.output-topic", "bad topic!"),
+            Map.entry("kafka.dead-letter-topic", "texts"),
+            Map.entry("kafka.drift-topic", "texts"),
+            Map.entry("kafka.group-id", " "),
+            Map.entry("kafka.transactional-id-prefix", " "),
+            Map.entry("job.name", " "),
+            Map.entry("model.dir", "/nonexistent/labelstream-model"),
+            Map.entry("drift.reference-profile", "/nonexistent/reference-profile.json"),
+            // the input topic: a policy topic must be none of the job's own
+            Map.entry("kafka.policy-topic", "texts"),
+            Map.entry("moderation.policy-id", "bad id!"),
+            Map.entry("moderation.tenant-attribute", " "));
     /** Options with no invalid value of their own, and why. */
     private static final Map<String, String> EXEMPT = Map.of(
             "moderation.policy-version", "any non-blank text is a version; it is checked together with"
@@ -134,6 +138,15 @@ class InvalidOptionsTest {
                 "moderation.thresholds={\"spam\": {\"review\": 0.5, \"block\": 0.9}}");
         assertThat(r.code).isEqualTo(2);
         assertThat(r.err).contains("moderation.policy-version").contains("moderation.thresholds");
+    }
+
+    @Test
+    void policyIdIsRequiredWithThePolicyTopic() {
+        Result r = run("run", "--set", "kafka.bootstrap-servers=localhost:1", "--set",
+                "model.dir=" + JobTestSupport.defaultModel().toAbsolutePath(), "--set",
+                "kafka.policy-topic=policies");
+        assertThat(r.code).isEqualTo(2);
+        assertThat(r.err).contains("moderation.policy-id").contains("kafka.policy-topic");
     }
 
     @Test
