@@ -75,8 +75,10 @@ public record InferenceSettings(
                 "0 (one per core) or a positive thread count");
         int device = get(conf, InferenceOptions.CUDA_DEVICE, "an integer >= 0");
         require(device >= 0, InferenceOptions.CUDA_DEVICE, "must be >= 0, got " + device, "a CUDA device ordinal");
-        long memory = read(conf, InferenceOptions.CUDA_MEMORY_LIMIT, "a memory size such as 4gb")
-                .map(MemorySize::getBytes).orElse(0L);
+        Optional<MemorySize> limit = read(conf, InferenceOptions.CUDA_MEMORY_LIMIT, "a memory size such as 4gb");
+        limit.ifPresent(m -> require(m.getBytes() >= 1, InferenceOptions.CUDA_MEMORY_LIMIT,
+                "must be more than 0 bytes, got " + m, "a memory size such as 4gb, or unset for no limit"));
+        long memory = limit.map(MemorySize::getBytes).orElse(0L);
         return new InferenceSettings(
                 get(conf, InferenceOptions.PROVIDER, allowed(InferenceOptions.Provider.class)),
                 get(conf, InferenceOptions.REQUIRE_GPU, "true or false"),
