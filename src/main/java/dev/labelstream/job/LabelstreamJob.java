@@ -64,6 +64,12 @@ public final class LabelstreamJob {
      * reading the bundle again.
      */
     public static void build(StreamExecutionEnvironment env, JobSettings settings) {
+        build(env, settings, null);
+    }
+
+    /** The same, with another way to open the classifier in the classify stage (null: the real core): for tests. */
+    static void build(StreamExecutionEnvironment env, JobSettings settings,
+            ClassifyBatchFunction.ClassifierFactory classifierFactory) {
         Configuration conf = settings.configuration();
         ModelIdentity model = settings.model();
         env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
@@ -85,7 +91,8 @@ public final class LabelstreamJob {
                 settings.batching(), tokenEstimator(settings.maxLength()));
         batches.uid("micro-batch");
 
-        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf, model);
+        ClassifyBatchFunction classify = classifierFactory == null ? new ClassifyBatchFunction(conf, model)
+                : new ClassifyBatchFunction(conf, model, classifierFactory);
         long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
         int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
         SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
