@@ -170,7 +170,8 @@ class SlowModelTest {
         FaultTestSupport.figures("model 20x slower for " + SLOW_SECONDS + " s (async.timeout 1 s, retries 1)",
                 "in=" + total + " classified=" + out.classified().size() + " deadLetters=" + out.deadLetters().size()
                         + " duplicates=" + out.duplicates() + " callsTimedOut=" + CALLS_TIMED_OUT.get() + " maxLag="
-                        + maxLag + " lagAtSlowEnd=" + lagAtSlowEnd + " heapGrowthMiB="
+                        + maxLag + " lagAtSlowEnd=" + lagAtSlowEnd + " heapBaselineMiB=" + (baselineHeap >> 20) + " heapMaxMiB=" + (maxHeap >> 20)
+                        + " heapGrowthMiB="
                         + ((maxHeap - baselineHeap) >> 20) + " recordsIn=" + in + " recordsOut=" + recordsOut
                         + " restarts=0");
     }
