@@ -20,14 +20,21 @@ import dev.labelstream.io.OutboundRecord;
 import dev.labelstream.metrics.Metrics;
 import java.io.Serializable;
 import java.time.Duration;
+import dev.labelstream.batching.BatchingOptions;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.functions.OpenContext;
@@ -46,21 +53,43 @@ import org.slf4j.LoggerFactory;
  * monitor's {@link DriftObservation} of it (unless drift is off).
  *
  * <p>The classification core ({@link Classifier}) makes the decisions; this stage adds only threads, retries,
- * metrics and the encoding of decisions as output records. The model is the model in force built with the job
- * graph ({@link ModelIdentity}): the bundle is read again here, but model.onnx is not hashed again.
+ * deadlines, metrics and the encoding of decisions as output records. The model is the model in force built with
+ * the job graph ({@link ModelIdentity}): the bundle is read again here, but model.onnx is not hashed again.
  *
- * <p>Contract: the returned collection always holds exactly one record per input, and the result future is
- * never completed exceptionally, so no classifier failure fails the job or drops a record. A failing batch is
- * retried ({@link JobOptions#ASYNC_MAX_RETRIES}, exponential backoff, each attempt bounded by {@link
- * JobOptions#ASYNC_TIMEOUT} through ONNX Runtime's terminate flag); if it still fails, its records are
- * classified one by one, so a poison record takes only itself to the failure policy. Flink's async operator
- * keeps in-flight batches in its checkpoint, so nothing in flight is lost on failover.
+ * <p>Contract: each batch is completed exactly once, with exactly one record per input, and never exceptionally
+ * while the stage runs, so no classifier failure fails the job or drops a record. Flink's async operator keeps
+ * in-flight batches in its checkpoint, so nothing in flight is lost on failover.
  *
- * <p>Metrics ({@code labelstream} group): recordsOut, actions per {@code action}, deadLetters per {@code
- * reason}, batchRetries, batchFailures, batchTimeouts, inFlightBatches, inferenceLatencyMs, tokenizeLatencyMs,
- * paddedTokens, realTokens, paddingEfficiency, modelCalls, endToEndLatencyMs (from the input's Kafka record
- * timestamp to its classification, per record; add the checkpoint interval for when exactly-once output
- * becomes visible), and executionProvider (1, labelled by {@code provider}).
+ * <p>Slowness is backpressure, not dead letters. Every classify call is bounded by {@link
+ * JobOptions#ASYNC_TIMEOUT} (ONNX Runtime's terminate flag). A call of several records that runs over it is
+ * halved (and the halves again) until its parts fit, and an adaptive cap on rows per call, shared by the
+ * subtask's threads, is halved with it, so the batches after it are cut into calls that fit from the start; the
+ * cap grows back gradually after calls at the cap that finish within a quarter of the deadline. A model that
+ * slows down uniformly therefore only makes the stage slower (its in-flight slots stay busy and the source is
+ * backpressured), and only a record that exceeds the deadline alone, on each of its {@link
+ * JobOptions#ASYNC_MAX_RETRIES} retries, becomes an INFERENCE_TIMEOUT dead letter. A call that fails (not a
+ * timeout) is retried with exponential backoff; if it still fails it is halved, each half tried once, and the
+ * records of a half that fails are classified one by one, so a poison record takes only itself to the failure
+ * policy. A failure followed by a timeout goes on splitting, never skips the isolation.
+ *
+ * <p>The cost of one batch is bounded: {@link #batchBudget} (the first call's tries and backoff, one timed-out
+ * call per halving, each record once within its deadline, and one record's own tries) bounds the worker's time
+ * on it; records still unclassified when it is spent are INFERENCE_TIMEOUT dead letters. Flink's timeout, {@link
+ * #operatorTimeout}, adds the time a batch can wait in the queue behind the ones running before it, so it fires
+ * only when a call did not stop at its deadline; {@link JobSettings} checks it before submit. When it fires, the
+ * batch's task is cancelled (taken out of the queue if it has not started; if it has, it stops at its current
+ * call's deadline and emits nothing) and the batch is completed with INFERENCE_TIMEOUT dead letters; a result
+ * that comes later is discarded and counts nothing (a complete-once guard per batch).
+ *
+ * <p>The executor never rejects work while the stage runs: Flink admits at most {@link JobOptions#ASYNC_CAPACITY}
+ * batches, its queue holds as many, and a cancelled task leaves it. {@link #asyncInvoke} never blocks.
+ *
+ * <p>Metrics ({@code labelstream} group; counters thread-safe, counted once per completed batch): recordsOut,
+ * actions per {@code action}, deadLetters per {@code reason}, batchRetries, batchFailures, batchTimeouts,
+ * inFlightBatches, rowsPerCallCap, inferenceLatencyMs, tokenizeLatencyMs, paddedTokens, realTokens,
+ * paddingEfficiency, modelCalls, endToEndLatencyMs (from the input's Kafka record timestamp to its
+ * classification, per record; add the checkpoint interval for when exactly-once output becomes visible), and
+ * executionProvider (1, labelled by {@code provider}).
  */
 final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Outcome> {
     private static final long serialVersionUID = 1L;
@@ -79,8 +108,20 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     /** How {@link #open} gets its classifier: the real core, or a stand-in in tests. */
     private final ClassifierFactory factory;
 
+    /** Flink's timeout may not exceed this: a batch held longer than a day is a hang nobody would notice. */
+    static final Duration MAX_OPERATOR_TIMEOUT = Duration.ofHours(24);
+    /** Added to Flink's timeout, so that the worker's own budget always ends first. */
+    static final Duration OPERATOR_TIMEOUT_MARGIN = Duration.ofSeconds(5);
+
     private transient Classifier classifier;
+    /** Runs the batches: async.threads threads, a queue of async.capacity (Flink admits no more). */
     private transient ThreadPoolExecutor executor;
+    /** The task of each batch in flight, by its result future (identity), so that {@link #timeout} can cancel it. */
+    private transient Map<ResultFuture<Outcome>, Task> tasks;
+    /** Most rows per classify call: halved on a timeout, grown back after fast calls; shared by the threads. */
+    private transient AtomicInteger rowCap;
+    /** The most time the worker spends on one batch ({@link #batchBudget}). */
+    private transient Duration budget;
     private transient KafkaOptions.OutputFormat outputFormat;
     private transient JobOptions.FailurePolicy failurePolicy;
     private transient Duration attemptTimeout;
@@ -132,37 +173,40 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         driftEmbeddings = driftSettings.embeddings();
         maxRetries = conf.get(JobOptions.ASYNC_MAX_RETRIES);
         backoffMillis = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis();
+        budget = batchBudget(conf);
+        rowCap = new AtomicInteger(Integer.MAX_VALUE);
+        tasks = new ConcurrentHashMap<>();
         int threads = conf.get(JobOptions.ASYNC_THREADS);
         AtomicInteger n = new AtomicInteger();
-        // The async operator admits at most async.capacity batches, so this queue can never overflow.
+        // Flink admits at most async.capacity batches, and a batch its timeout completed leaves the queue
+        // (timeout() removes it), so a queue of that size never overflows.
         executor = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(Math.max(1, conf.get(JobOptions.ASYNC_CAPACITY))), r -> {
+                new LinkedBlockingQueue<>(Math.max(1, conf.get(JobOptions.ASYNC_CAPACITY))), r -> {
                     Thread t = new Thread(r, "labelstream-classify-" + subtask + "-" + n.incrementAndGet());
                     t.setDaemon(true);
                     return t;
                 });
 
         MetricGroup g = Metrics.group(operatorGroup);
-        recordsOut = g.counter("recordsOut");
-        actions = new EnumMap<>(ModerationAction.class);
-        for (ModerationAction a : ModerationAction.values()) {
-            actions.put(a, g.addGroup("action", a.name()).counter("actions"));
-        }
+        recordsOut = Metrics.counter(g, Metrics.RECORDS_OUT);
+        actions = Metrics.countersByLabel(g, Metrics.ACTION, ModerationAction.class, Metrics.ACTIONS);
         deadLetters = DecodeFunction.deadLetterCounters(g);
-        retries = g.counter("batchRetries");
-        failures = g.counter("batchFailures");
-        timeouts = g.counter("batchTimeouts");
+        retries = Metrics.counter(g, Metrics.BATCH_RETRIES);
+        failures = Metrics.counter(g, Metrics.BATCH_FAILURES);
+        timeouts = Metrics.counter(g, Metrics.BATCH_TIMEOUTS);
         inFlight = new AtomicInteger();
-        g.gauge("inFlightBatches", inFlight::get);
-        inferenceLatency = Metrics.histogram(g, "inferenceLatencyMs");
-        tokenizeLatency = Metrics.histogram(g, "tokenizeLatencyMs");
-        paddedTokens = Metrics.histogram(g, "paddedTokens");
-        realTokens = Metrics.histogram(g, "realTokens");
-        modelCalls = Metrics.histogram(g, "modelCalls");
-        endToEndLatency = Metrics.histogram(g, "endToEndLatencyMs");
+        g.gauge(Metrics.IN_FLIGHT_BATCHES, inFlight::get);
+        int maxRows = conf.get(BatchingOptions.MAX_RECORDS);
+        g.gauge(Metrics.ROWS_PER_CALL_CAP, () -> Math.min(rowCap.get(), maxRows));
+        inferenceLatency = Metrics.histogram(g, Metrics.INFERENCE_LATENCY_MS);
+        tokenizeLatency = Metrics.histogram(g, Metrics.TOKENIZE_LATENCY_MS);
+        paddedTokens = Metrics.histogram(g, Metrics.PADDED_TOKENS);
+        realTokens = Metrics.histogram(g, Metrics.REAL_TOKENS);
+        modelCalls = Metrics.histogram(g, Metrics.MODEL_CALLS);
+        endToEndLatency = Metrics.histogram(g, Metrics.END_TO_END_LATENCY_MS);
         lastPaddingEfficiencyPpm = new AtomicLong(1_000_000);
-        g.gauge("paddingEfficiency", () -> lastPaddingEfficiencyPpm.get() / 1e6);
-        g.addGroup("provider", classifier.provider()).gauge("executionProvider", () -> 1);
+        g.gauge(Metrics.PADDING_EFFICIENCY, () -> lastPaddingEfficiencyPpm.get() / 1e6);
+        g.addGroup(Metrics.PROVIDER, classifier.provider()).gauge(Metrics.EXECUTION_PROVIDER, () -> 1);
         LOG.info("Classifying with {} on {}; policy {}, failure policy {}", classifier.model().key(),
                 classifier.provider(), classifier.policy().version(), failurePolicy);
     }
@@ -177,85 +221,290 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
      * ({@link PolicyClassifyFunction}); null for the classifier's own thresholds.
      */
     void asyncInvoke(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
+        Task task = new Task(batch, decider, result);
         inFlight.incrementAndGet();
+        tasks.put(result, task);
         try {
-            executor.execute(() -> run(batch, decider, result));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // Only when closing: the operator admits no more batches than the queue holds.
+            executor.execute(task); // never blocks: the queue has room for every batch Flink admits
+        } catch (RejectedExecutionException e) {
+            // Only once close() has shut the executor down: the task is being cancelled or failed over. Not a dead
+            // letter: the batch is in the operator's last checkpoint and is replayed from it after the restart;
+            // completing exceptionally makes sure it cannot be mistaken for done.
+            tasks.remove(result);
             inFlight.decrementAndGet();
-            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, "classifier is shutting down", decider));
+            result.completeExceptionally(new IllegalStateException("the classify stage is closing; the batch of "
+                    + batch.size() + " is replayed from the last checkpoint", e));
         }
     }
 
-    private void run(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
-        try {
-            result.complete(classifyWithRetries(batch, decider));
-        } catch (Throwable t) {
-            // Never fail the job for one batch: a bug here must still end in dead letters.
-            LOG.error("Unexpected error classifying a batch of {}; sending it to dead letters", batch.size(), t);
-            result.complete(fail(batch, ErrorKind.INFERENCE_FAILED, t.toString(), decider));
-        } finally {
-            inFlight.decrementAndGet();
-        }
-    }
-
-    /** Safety net: the async operator's own timeout, longer than all attempts together. */
+    /**
+     * Flink's timeout: a call did not stop at its deadline (the worker's own budget ends first). Cancels the batch's
+     * task (out of the queue if not started; if running, it emits nothing) and sends the batch to dead letters.
+     */
     @Override
     public void timeout(List<InputEvent> batch, ResultFuture<Outcome> result) {
-        timeout(batch, null, result);
+        Task task = tasks.get(result);
+        timeout(batch, task == null ? null : task.decider, result);
     }
 
     /** {@link #timeout(List, ResultFuture)} for a batch decided under {@code decider}. */
     void timeout(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
-        timeouts.inc();
-        result.complete(fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout",
-                decider));
+        Task task = tasks.get(result);
+        if (task == null) {
+            return; // completed meanwhile
+        }
+        task.cancelled = true;
+        boolean queued = executor.remove(task);
+        Tally tally = new Tally();
+        List<Outcome> out = fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout"
+                + " (" + operatorTimeout(conf).toMillis() + " ms" + (queued ? ", still queued" : "") + ")", tally, decider);
+        if (task.complete(out, tally)) {
+            timeouts.inc();
+            LOG.warn("The async operator timed out a batch of {} ({}); its records are dead letters", batch.size(),
+                    queued ? "it had not started" : "its call did not stop at its deadline");
+        }
     }
 
-    /** How long the async operator waits before {@link #timeout}: every attempt, backoff and one pass alone. */
-    static Duration operatorTimeout(Configuration conf) {
+    /**
+     * The most time the worker spends on one batch of at most batching.max-records (n) records: the first call's
+     * tries (async.timeout each) and backoff; one timed-out call per halving (log2 n); each record once within
+     * its deadline (a model slow enough that every record takes nearly the deadline alone still classifies them
+     * all); and one record's own tries and backoff (a record that loops). Records left when it is spent are
+     * INFERENCE_TIMEOUT dead letters.
+     */
+    static Duration batchBudget(Configuration conf) {
         Duration attempt = conf.get(JobOptions.ASYNC_TIMEOUT);
         int attempts = conf.get(JobOptions.ASYNC_MAX_RETRIES) + 1;
-        long backoff = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis() * ((1L << attempts) - 1);
-        return attempt.multipliedBy(attempts + 2L).plusMillis(backoff).plusSeconds(5);
+        long backoff = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis() * ((1L << (attempts - 1)) - 1);
+        int rows = Math.max(1, conf.get(BatchingOptions.MAX_RECORDS));
+        int halvings = 32 - Integer.numberOfLeadingZeros(rows - 1);
+        return attempt.multipliedBy(2L * attempts + halvings + rows).plusMillis(2 * backoff);
     }
 
-    private List<Outcome> classifyWithRetries(List<InputEvent> batch, Decider decider) throws InterruptedException {
-        ClassificationException last = null;
-        for (int attempt = 0; attempt <= maxRetries; attempt++) {
-            if (attempt > 0) {
-                retries.inc();
-                Thread.sleep(backoffMillis << (attempt - 1));
+    /**
+     * Flink's timeout for a batch, counted from its admission: its own {@link #batchBudget} after waiting for the
+     * batches admitted before it on the same thread (async.capacity / async.threads of them, async.threads taken
+     * as 1 when unset, since a CPU TaskManager picks its own), plus a margin so that the worker's budget ends first.
+     */
+    static Duration operatorTimeout(Configuration conf) {
+        int capacity = Math.max(1, conf.get(JobOptions.ASYNC_CAPACITY));
+        int threads = Math.max(1, conf.getOptional(JobOptions.ASYNC_THREADS).orElse(1));
+        int rounds = (capacity + threads - 1) / threads;
+        return batchBudget(conf).multipliedBy(rounds).plus(OPERATOR_TIMEOUT_MARGIN);
+    }
+
+    /** One batch in flight: runs on a worker, completes its result future once (worker or timeout, first wins). */
+    private final class Task implements Runnable {
+        final List<InputEvent> batch;
+        /** The policy the batch is decided under; null for the classifier's own thresholds. */
+        final Decider decider;
+        final ResultFuture<Outcome> result;
+        /** Set by the first completion; a later one is discarded and counts nothing. */
+        final AtomicBoolean completed = new AtomicBoolean();
+        /** Set by {@link #timeout}: a worker that has not started skips the batch, one running stops at its next call. */
+        volatile boolean cancelled;
+
+        Task(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
+            this.batch = batch;
+            this.decider = decider;
+            this.result = result;
+        }
+
+        @Override
+        public void run() {
+            if (cancelled) {
+                return;
             }
+            Tally tally = new Tally();
+            List<Outcome> out;
             try {
-                return classified(batch, classifier.classify(requests(batch), attemptTimeout, decider));
-            } catch (ClassificationException e) {
-                last = e;
-                LOG.warn("Attempt {} of {} at a batch of {} failed: {}", attempt + 1, maxRetries + 1, batch.size(),
-                        e.getMessage());
+                out = classifyBatch(this, tally);
+            } catch (InterruptedException e) {
+                // close() interrupted the worker: the task is being cancelled or failed over, and the batch is in
+                // the last checkpoint. Complete nothing; a dead letter here would be a record lost to a shutdown.
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Throwable t) {
+                // Never fail the job for one batch: a bug here must still end in dead letters.
+                LOG.error("Unexpected error classifying a batch of {}; sending it to dead letters", batch.size(), t);
+                tally = new Tally();
+                out = fail(batch, ErrorKind.INFERENCE_FAILED, t.toString(), tally, decider);
+            }
+            if (out != null && !complete(out, tally)) {
+                LOG.debug("Discarded the late result of a batch of {} that the async operator timed out",
+                        batch.size());
             }
         }
-        failures.inc();
-        if (last.timedOut()) {
-            timeouts.inc();
-            return fail(batch, ErrorKind.INFERENCE_TIMEOUT, "timed out " + (maxRetries + 1) + " times (async.timeout="
-                    + attemptTimeout + "): " + last.getMessage(), decider);
+
+        /** Completes the batch unless it already was; counts its records only if this completion won. */
+        boolean complete(List<Outcome> out, Tally tally) {
+            if (!completed.compareAndSet(false, true)) {
+                return false;
+            }
+            tasks.remove(result);
+            tally.count();
+            inFlight.decrementAndGet();
+            result.complete(out);
+            return true;
         }
-        if (batch.size() == 1) {
-            return fail(batch, ErrorKind.INFERENCE_FAILED, last.getMessage(), decider);
+    }
+
+    /** What a batch's outcomes add to the counters: applied once, by the completion that wins. */
+    private final class Tally {
+        private long out;
+        private final Map<ModerationAction, Long> byAction = new EnumMap<>(ModerationAction.class);
+        private final Map<ErrorKind, Long> byKind = new EnumMap<>(ErrorKind.class);
+
+        void action(ModerationAction a) {
+            out++;
+            byAction.merge(a, 1L, Long::sum);
         }
-        // Isolate the record(s) that fail: classify one by one, once each.
-        List<Outcome> out = new ArrayList<>(batch.size());
-        for (InputEvent e : batch) {
-            List<InputEvent> one = List.of(e);
-            try {
-                out.addAll(classified(one, classifier.classify(requests(one), attemptTimeout, decider)));
-            } catch (ClassificationException ex) {
-                out.addAll(fail(one, ex.timedOut() ? ErrorKind.INFERENCE_TIMEOUT : ErrorKind.INFERENCE_FAILED,
-                        ex.getMessage(), decider));
+
+        void deadLetters(ErrorKind kind, int n) {
+            byKind.merge(kind, (long) n, Long::sum);
+        }
+
+        void count() {
+            recordsOut.inc(out);
+            byAction.forEach((a, n) -> actions.get(a).inc(n));
+            byKind.forEach((k, n) -> deadLetters.get(k).inc(n));
+        }
+    }
+
+    /** Rows {@code [from, to)} of a batch; {@code isolating}: after a failure, so halves get one try each. */
+    private record Part(int from, int to, boolean isolating) {
+        int size() {
+            return to - from;
+        }
+    }
+
+    /**
+     * Classifies {@code task}'s batch in calls of at most the row cap: each call tried as the class comment says,
+     * parts that time out halved, parts that fail isolated. Returns one outcome per input in input order, or null
+     * when the task was cancelled (its result is Flink's timeout's).
+     */
+    private List<Outcome> classifyBatch(Task task, Tally tally) throws InterruptedException {
+        List<InputEvent> batch = task.batch;
+        Outcome[] out = new Outcome[batch.size()];
+        long budgetEnd = System.nanoTime() + budget.toNanos();
+        Deque<Part> work = new ArrayDeque<>();
+        work.add(new Part(0, batch.size(), false));
+        while (!work.isEmpty()) {
+            if (task.cancelled) {
+                return null;
+            }
+            Part p = work.pollFirst();
+            int cap = rowCap.get();
+            if (p.size() > cap) {
+                work.addFirst(new Part(p.from() + cap, p.to(), p.isolating()));
+                work.addFirst(new Part(p.from(), p.from() + cap, p.isolating()));
+                continue;
+            }
+            List<InputEvent> rows = batch.subList(p.from(), p.to());
+            boolean alone = rows.size() == 1;
+            // A part of several records after a failure gets one try (the batch had its retries); a part that timed
+            // out is split, not retried: a call of the same size would time out again.
+            int tries = p.isolating() && !alone ? 1 : maxRetries + 1;
+            ClassificationException last = null;
+            int timedOut = 0;
+            boolean done = false;
+            for (int attempt = 0; attempt < tries && !done; attempt++) {
+                if (attempt > 0) {
+                    retries.inc();
+                    Thread.sleep(Math.min(backoffMillis << (attempt - 1),
+                            Math.max(0, (budgetEnd - System.nanoTime()) / 1_000_000)));
+                    if (task.cancelled) {
+                        return null;
+                    }
+                }
+                long left = budgetEnd - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                Duration deadline = left < attemptTimeout.toNanos() ? Duration.ofNanos(left) : attemptTimeout;
+                long start = System.nanoTime();
+                try {
+                    List<Outcome> got = classified(rows, classifier.classify(requests(rows), deadline, task.decider), tally);
+                    for (int i = 0; i < got.size(); i++) {
+                        out[p.from() + i] = got.get(i);
+                    }
+                    grow(rows.size(), System.nanoTime() - start);
+                    done = true;
+                } catch (ClassificationException e) {
+                    last = e;
+                    LOG.warn("Attempt {} of {} at {} record{} failed: {}", attempt + 1, tries, rows.size(),
+                            alone ? "" : "s", e.getMessage());
+                    if (e.timedOut()) {
+                        timeouts.inc();
+                        timedOut++;
+                        shrink(rows.size());
+                        if (!alone) {
+                            break;
+                        }
+                    } else if (p.isolating() && alone) {
+                        break; // a record alone after its batch failed: once, as before
+                    }
+                }
+            }
+            if (done) {
+                continue;
+            }
+            if (System.nanoTime() - budgetEnd >= 0) {
+                // The batch's budget is spent (many records that each loop): what is left times out, bounded.
+                fill(out, task, p.from(), p.to(), ErrorKind.INFERENCE_TIMEOUT, "the batch's time budget ("
+                        + budget.toMillis() + " ms) was spent" + (last == null ? "" : ": " + last.getMessage()), tally);
+                for (Part rest : work) {
+                    fill(out, task, rest.from(), rest.to(), ErrorKind.INFERENCE_TIMEOUT, "the batch's time budget ("
+                            + budget.toMillis() + " ms) was spent before this record's turn", tally);
+                }
+                break;
+            }
+            if (alone) {
+                boolean timeout = last.timedOut();
+                fill(out, task, p.from(), p.to(), timeout ? ErrorKind.INFERENCE_TIMEOUT : ErrorKind.INFERENCE_FAILED,
+                        timeout ? "timed out " + timedOut + " times alone (async.timeout=" + attemptTimeout + "): "
+                                + last.getMessage() : last.getMessage(), tally);
+                continue;
+            }
+            int mid = p.from() + rows.size() / 2;
+            if (last.timedOut()) {
+                // Too big for the deadline, or a record in it loops: halve (the cap was halved too).
+                work.addFirst(new Part(mid, p.to(), p.isolating()));
+                work.addFirst(new Part(p.from(), mid, p.isolating()));
+            } else if (!p.isolating()) {
+                failures.inc();
+                work.addFirst(new Part(mid, p.to(), true));
+                work.addFirst(new Part(p.from(), mid, true));
+            } else {
+                for (int i = p.to() - 1; i >= p.from(); i--) {
+                    work.addFirst(new Part(i, i + 1, true));
+                }
             }
         }
-        return out;
+        return Arrays.asList(out);
+    }
+
+    private void fill(Outcome[] out, Task task, int from, int to, ErrorKind kind, String message, Tally tally) {
+        List<Outcome> failed = fail(task.batch.subList(from, to), kind, message, tally, task.decider);
+        for (int i = 0; i < failed.size(); i++) {
+            out[from + i] = failed.get(i);
+        }
+    }
+
+    /** A call of {@code rows} timed out: later calls get at most half as many. */
+    private void shrink(int rows) {
+        int to = Math.max(1, rows / 2);
+        int before = rowCap.getAndUpdate(c -> Math.min(c, to));
+        if (to < before) {
+            LOG.info("A call of {} rows timed out: at most {} rows per call from now on", rows, to);
+        }
+    }
+
+    /** A call at the cap finished within a quarter of the deadline: allow a quarter more rows (at least one). */
+    private void grow(int rows, long nanos) {
+        if (nanos < attemptTimeout.toNanos() / 4) {
+            rowCap.updateAndGet(c -> rows >= c && c < Integer.MAX_VALUE / 2 ? c + Math.max(1, c / 4) : c);
+        }
     }
 
     private static List<Classifier.Request> requests(List<InputEvent> batch) {
@@ -266,7 +515,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return in;
     }
 
-    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions) {
+    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions, Tally tally) {
         ClassifiedBatch r = decisions.batch();
         float millis = decisions.inferenceMillis();
         inferenceLatency.update(Math.round(millis));
@@ -285,17 +534,17 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                     outputFormat);
             out.add(new Outcome(record, drift ? DriftObservation.classified(m.name(), m.version(), m.multiLabel(),
                     d.classification(), in.source().timestamp(), now, driftEmbeddings) : null));
-            actions.get(d.action()).inc();
+            tally.action(d.action());
             long produced = in.source().timestamp();
             if (produced >= 0) {
                 endToEndLatency.update(Math.max(0, now - produced));
             }
         }
-        recordsOut.inc(out.size());
         return out;
     }
 
-    private List<Outcome> fail(List<InputEvent> batch, ErrorKind kind, String message, Decider decider) {
+    private List<Outcome> fail(List<InputEvent> batch, ErrorKind kind, String message, Tally tally,
+            Decider decider) {
         // A policy document's failure policy wins over classification.failure-policy.
         JobOptions.FailurePolicy failurePolicy = decider == null || decider.failurePolicy() == null
                 ? this.failurePolicy : JobOptions.FailurePolicy.valueOf(decider.failurePolicy());
@@ -305,7 +554,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             for (InputEvent e : batch) {
                 out.add(new Outcome(DeadLetters.of(e.source(), kind, message, e.id()), unclassified(e, failedAt)));
             }
-            deadLetters.get(kind).inc(batch.size());
+            tally.deadLetters(kind, batch.size());
             return out;
         }
         ModerationAction action = failurePolicy == JobOptions.FailurePolicy.FAIL_OPEN
@@ -316,9 +565,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             Decision d = classifier.unclassified(ClassifiedEvents.request(e), action, kind.name(), reason, decider);
             out.add(new Outcome(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, d, 0f, now), outputFormat),
                     unclassified(e, now)));
-            actions.get(action).inc();
+            tally.action(action);
         }
-        recordsOut.inc(out.size());
         return out;
     }
 

@@ -62,15 +62,18 @@ public final class JobOptions {
     public static final ConfigOption<Duration> ASYNC_TIMEOUT = key("async.timeout")
             .durationType()
             .defaultValue(Duration.ofSeconds(30))
-            .withDescription("Most time one attempt at a batch may take; ONNX Runtime is stopped at the deadline"
-                    + " and the batch is retried.");
+            .withDescription("Most time one classify call may take; ONNX Runtime is stopped at the deadline."
+                    + " A call of several records over it is split (and later calls get fewer rows until they fit"
+                    + " again); one record alone over it is retried, then sent to dead letters as INFERENCE_TIMEOUT."
+                    + " Flink's own async timeout is derived from this, async.max-retries, async.retry-backoff,"
+                    + " batching.max-records, async.capacity and async.threads, and must stay within 24 h.");
 
     public static final ConfigOption<Integer> ASYNC_MAX_RETRIES = key("async.max-retries")
             .intType()
             .defaultValue(2)
-            .withDescription("Retries of a failed or timed-out batch. A batch that still fails is classified record"
-                    + " by record, so one poison record does not take its batch with it; what still fails"
-                    + " follows classification.failure-policy.");
+            .withDescription("Retries of a failed batch, and of one record alone that timed out. A batch that"
+                    + " still fails is halved, then classified record by record, so one poison record does not take"
+                    + " its batch with it; what still fails follows classification.failure-policy.");
 
     public static final ConfigOption<Duration> ASYNC_RETRY_BACKOFF = key("async.retry-backoff")
             .durationType()

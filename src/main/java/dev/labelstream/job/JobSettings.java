@@ -302,6 +302,35 @@ public final class JobSettings {
             throw new IllegalArgumentException(JobOptions.ASYNC_RETRY_BACKOFF.key() + " must be 0 ms or more, got "
                     + conf.get(JobOptions.ASYNC_RETRY_BACKOFF));
         }
+        checkAsyncBudget(conf);
+    }
+
+    /**
+     * Flink's async timeout is derived from the classify stage's budget for one batch (ClassifyBatchFunction's
+     * batchBudget and operatorTimeout), so that neither cuts the other short: the worker's own budget always ends
+     * first. A derived timeout beyond {@link ClassifyBatchFunction#MAX_OPERATOR_TIMEOUT} would let a hung batch
+     * hold its slot for longer than anyone would wait, or overflow.
+     */
+    private static void checkAsyncBudget(Configuration conf) {
+        String keys = JobOptions.ASYNC_TIMEOUT.key() + " x (" + BatchingOptions.MAX_RECORDS.key() + " + 2 x ("
+                + JobOptions.ASYNC_MAX_RETRIES.key() + " + 1) + log2 " + BatchingOptions.MAX_RECORDS.key() + ") + "
+                + JobOptions.ASYNC_RETRY_BACKOFF.key() + ", times " + JobOptions.ASYNC_CAPACITY.key() + " / "
+                + JobOptions.ASYNC_THREADS.key();
+        Duration derived;
+        try {
+            derived = ClassifyBatchFunction.operatorTimeout(conf);
+            derived.toMillis();
+        } catch (ArithmeticException e) {
+            derived = null;
+        }
+        Duration max = ClassifyBatchFunction.MAX_OPERATOR_TIMEOUT;
+        if (derived == null || derived.compareTo(max) > 0) {
+            throw new IllegalArgumentException("the async operator's timeout, derived as " + keys + ", is "
+                    + (derived == null ? "too large to represent" : derived.toMinutes() + " min") + ", more than "
+                    + max.toHours() + " h: lower " + JobOptions.ASYNC_TIMEOUT.key() + " (now "
+                    + conf.get(JobOptions.ASYNC_TIMEOUT) + "), " + JobOptions.ASYNC_MAX_RETRIES.key() + " or "
+                    + BatchingOptions.MAX_RECORDS.key() + ", or raise " + JobOptions.ASYNC_THREADS.key());
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ inference

@@ -79,6 +79,12 @@ public final class LabelstreamJob {
      * reading the bundle again.
      */
     public static void build(StreamExecutionEnvironment env, JobSettings settings) {
+        build(env, settings, null);
+    }
+
+    /** The same, with another way to open the classifier in the classify stage (null: the real core): for tests. */
+    static void build(StreamExecutionEnvironment env, JobSettings settings,
+            ClassifyBatchFunction.ClassifierFactory classifierFactory) {
         Configuration conf = settings.configuration();
         ModelIdentity model = settings.model();
         env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
@@ -96,7 +102,8 @@ public final class LabelstreamJob {
                 .uid("decode");
         DataStream<OutboundRecord> rejected = events.getSideOutput(DecodeFunction.DEAD_LETTERS);
 
-        ClassifyBatchFunction classify = new ClassifyBatchFunction(conf, model);
+        ClassifyBatchFunction classify = classifierFactory == null ? new ClassifyBatchFunction(conf, model)
+                : new ClassifyBatchFunction(conf, model, classifierFactory);
         DataStream<OutboundRecord> policyEvents = null;
         SingleOutputStreamOperator<Outcome> outcomes;
         if (settings.policyTopic().isEmpty()) {

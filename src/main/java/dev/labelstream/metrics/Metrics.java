@@ -64,10 +64,15 @@ public final class Metrics {
     public static final String BATCH_RETRIES = "batchRetries";
     /** Counter: batches whose every attempt failed. */
     public static final String BATCH_FAILURES = "batchFailures";
-    /** Counter: batches (attempts) over their deadline. */
+    /**
+     * Counter: classify calls stopped at their deadline (a batch, a part of one cut by the adaptive row cap, or
+     * one record alone), plus batches the async operator's own timeout completed.
+     */
     public static final String BATCH_TIMEOUTS = "batchTimeouts";
     /** Gauge: batches in the async stage. */
     public static final String IN_FLIGHT_BATCHES = "inFlightBatches";
+    /** Gauge: most rows per classify call now (halved on a timeout, grown back after fast calls). */
+    public static final String ROWS_PER_CALL_CAP = "rowsPerCallCap";
     /** Histogram: model time per batch, ms. */
     public static final String INFERENCE_LATENCY_MS = "inferenceLatencyMs";
     /** Histogram: tokenization time per batch, ms. */
@@ -84,6 +89,11 @@ public final class Metrics {
     public static final String PADDING_EFFICIENCY = "paddingEfficiency";
     /** Gauge (1) per {@link #PROVIDER}: the execution provider in use. */
     public static final String EXECUTION_PROVIDER = "executionProvider";
+
+    // ------------------------------------------------------------------------------------ SQL (sql)
+
+    /** Counter per {@link #REASON}: ML_PREDICT rows answered as unclassified (the SQL provider has no dead letters). */
+    public static final String UNCLASSIFIED = "unclassified";
 
     // ------------------------------------------------------------------------------------ batcher (batching)
 

@@ -127,17 +127,17 @@ public final class BatchingPredictFunction extends AsyncPredictFunction {
 
         MetricGroup g = Metrics.group(context.getMetricGroup());
         batchSizes = Metrics.histogram(g, Metrics.BATCH_SIZE);
-        batchesFlushed = g.counter("batchesFlushed");
-        queueTime = Metrics.histogram(g, "batchQueueTimeMs");
-        inferenceLatency = Metrics.histogram(g, "inferenceLatencyMs");
-        recordsOut = g.counter("recordsOut");
-        retries = g.counter("batchRetries");
+        batchesFlushed = Metrics.counter(g, Metrics.BATCHES_FLUSHED);
+        queueTime = Metrics.histogram(g, Metrics.BATCH_QUEUE_TIME_MS);
+        inferenceLatency = Metrics.histogram(g, Metrics.INFERENCE_LATENCY_MS);
+        recordsOut = Metrics.counter(g, Metrics.RECORDS_OUT);
+        retries = Metrics.counter(g, Metrics.BATCH_RETRIES);
         unclassified = new java.util.EnumMap<>(ErrorKind.class);
         for (ErrorKind k : List.of(ErrorKind.MISSING_FIELD, ErrorKind.EMPTY_TEXT, ErrorKind.INFERENCE_FAILED,
                 ErrorKind.INFERENCE_TIMEOUT)) {
-            unclassified.put(k, g.addGroup("reason", k.name()).counter("unclassified"));
+            unclassified.put(k, Metrics.counter(g.addGroup(Metrics.REASON, k.name()), Metrics.UNCLASSIFIED));
         }
-        g.addGroup("provider", classifier.provider()).gauge("executionProvider", () -> 1);
+        g.addGroup(Metrics.PROVIDER, classifier.provider()).gauge(Metrics.EXECUTION_PROVIDER, () -> 1);
         LOG.info("ML_PREDICT with labelstream on {}: batches of up to {} rows, linger {} ms, timeout {}",
                 classifier.provider(), batchSize, batching.lingerMillis(), flinkTimeout);
     }

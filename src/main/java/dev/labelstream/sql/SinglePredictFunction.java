@@ -46,7 +46,7 @@ public final class SinglePredictFunction extends PredictFunction {
         backoffMillis = spec.backoff().toMillis();
         MetricGroup g = Metrics.group(context.getMetricGroup());
         batchSizes = Metrics.histogram(g, Metrics.BATCH_SIZE);
-        recordsOut = g.counter("recordsOut");
+        recordsOut = Metrics.counter(g, Metrics.RECORDS_OUT);
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.labelstream.job;
 
 import dev.labelstream.demo.DemoData;
+import dev.labelstream.demo.InProcessMetrics;
+import dev.labelstream.metrics.Metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.avro.ClassifiedEvent;
@@ -35,7 +37,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class JobEndToEndTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2, FaultTestSupport.clusterConf());
 
     static final int N = 40;
     static List<DemoData.Message> messages;
@@ -71,10 +73,12 @@ class JobEndToEndTest {
                     Map.of("trace-id", ("trace-" + m.id()).getBytes(StandardCharsets.UTF_8))));
         }
         TestKafka.produce(t.input(), in);
+        InProcessMetrics.clear();
         JobClient job = JobTestSupport.start(JobTestSupport.jobConf(t, format));
         JobTestSupport.Outputs out;
         try {
             out = JobTestSupport.read(t, N, Duration.ofSeconds(90));
+            assertCountersAddUp(N);
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -126,10 +130,12 @@ class JobEndToEndTest {
         TestKafka.produce(t.input(), in);
         Configuration conf = JobTestSupport.jobConf(t, InputFormat.JSON);
         conf.set(dev.labelstream.io.KafkaOptions.INPUT_MAX_BYTES, 64 * 1024);
+        InProcessMetrics.clear();
         JobClient job = JobTestSupport.start(conf);
         JobTestSupport.Outputs out;
         try {
             out = JobTestSupport.read(t, in.size(), Duration.ofSeconds(90));
+            assertCountersAddUp(in.size());
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -162,10 +168,12 @@ class JobEndToEndTest {
         conf.set(JobOptions.ASYNC_ORDERED, true);
         conf.set(dev.labelstream.batching.BatchingOptions.MAX_RECORDS, 3);
         conf.set(JobOptions.ASYNC_THREADS, 3);
+        InProcessMetrics.clear();
         JobClient job = JobTestSupport.start(conf);
         JobTestSupport.Outputs out;
         try {
             out = JobTestSupport.read(t, in.size(), Duration.ofSeconds(90));
+            assertCountersAddUp(in.size());
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -174,6 +182,18 @@ class JobEndToEndTest {
                         dev.labelstream.io.KafkaOptions.OutputFormat.AVRO).getSource().getOffset())
                 .toList();
         assertThat(offsets).hasSize(in.size()).isSorted();
+    }
+
+    /**
+     * Every record read was counted once: recordsIn == recordsOut + deadLetters (decoder's and classifier's),
+     * exactly, for a run without a failover (counters restart with each attempt). Read while the job still runs.
+     */
+    static void assertCountersAddUp(long expected) {
+        long in = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.RECORDS_IN));
+        long out = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.RECORDS_OUT));
+        long dead = InProcessMetrics.counter("." + Metrics.DEAD_LETTERS);
+        assertThat(in).as(Metrics.RECORDS_IN).isEqualTo(expected);
+        assertThat(out + dead).as(Metrics.RECORDS_OUT + " + " + Metrics.DEAD_LETTERS).isEqualTo(in);
     }
 
     static byte[] toBytes(java.nio.ByteBuffer b) {
