@@ -5,7 +5,7 @@ import dev.labelstream.config.ModelArgs;
 import dev.labelstream.config.Options;
 import dev.labelstream.inference.BatchClassifier;
 import dev.labelstream.inference.ModelBundle;
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;

@@ -1,6 +1,6 @@
 package dev.labelstream.bench;
 
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import dev.labelstream.job.LabelstreamJob;
 import dev.labelstream.demo.EmbeddedKafka;
 import dev.labelstream.demo.InProcessMetrics;

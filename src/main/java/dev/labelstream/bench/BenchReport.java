@@ -18,7 +18,7 @@ import dev.labelstream.config.Options;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.io.KafkaOptions;
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import java.time.Duration;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.util.TimeUtils;

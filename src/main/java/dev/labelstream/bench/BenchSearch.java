@@ -5,7 +5,7 @@ import dev.labelstream.inference.BatchClassifier;
 import dev.labelstream.inference.Classification;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.ModelBundle;
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

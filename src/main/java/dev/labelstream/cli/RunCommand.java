@@ -1,6 +1,6 @@
 package dev.labelstream.cli;
 
-import dev.labelstream.job.JobSettings;
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.job.LabelstreamJob;
 import dev.labelstream.job.PolicyStart;
 import dev.labelstream.config.Options;

@@ -1,7 +1,7 @@
 package dev.labelstream.config;
 
 import dev.labelstream.io.KafkaOptions;
-import dev.labelstream.job.JobSettings;
+import dev.labelstream.settings.JobSettings;
 import java.io.File;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;

@@ -1,7 +1,7 @@
 package dev.labelstream.demo;
 
-import dev.labelstream.job.JobOptions;
-import dev.labelstream.job.JobSettings;
+import dev.labelstream.settings.JobOptions;
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.job.LabelstreamJob;
 import dev.labelstream.job.PolicyStart;
 import dev.labelstream.policy.PolicyOptions;

@@ -1,5 +1,9 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.AsyncBudget;
+import dev.labelstream.settings.JobOptions;
+import dev.labelstream.settings.JobSettings;
+import dev.labelstream.settings.ThreadBudget;
 import dev.labelstream.avro.ModerationAction;
 import dev.labelstream.classify.Classifier;
 import dev.labelstream.classify.Decider;
@@ -108,11 +112,6 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     /** How {@link #open} gets its classifier: the real core, or a stand-in in tests. */
     private final ClassifierFactory factory;
 
-    /** Flink's timeout may not exceed this: a batch held longer than a day is a hang nobody would notice. */
-    static final Duration MAX_OPERATOR_TIMEOUT = Duration.ofHours(24);
-    /** Added to Flink's timeout, so that the worker's own budget always ends first. */
-    static final Duration OPERATOR_TIMEOUT_MARGIN = Duration.ofSeconds(5);
-
     private transient Classifier classifier;
     /** Runs the batches: async.threads threads, a queue of async.capacity (Flink admits no more). */
     private transient ThreadPoolExecutor executor;
@@ -173,7 +172,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         driftEmbeddings = driftSettings.embeddings();
         maxRetries = conf.get(JobOptions.ASYNC_MAX_RETRIES);
         backoffMillis = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis();
-        budget = batchBudget(conf);
+        budget = AsyncBudget.batchBudget(conf);
         rowCap = new AtomicInteger(Integer.MAX_VALUE);
         tasks = new ConcurrentHashMap<>();
         int threads = conf.get(JobOptions.ASYNC_THREADS);
@@ -257,40 +256,12 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         boolean queued = executor.remove(task);
         Tally tally = new Tally();
         List<Outcome> out = fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout"
-                + " (" + operatorTimeout(conf).toMillis() + " ms" + (queued ? ", still queued" : "") + ")", tally, decider);
+                + " (" + AsyncBudget.operatorTimeout(conf).toMillis() + " ms" + (queued ? ", still queued" : "") + ")", tally, decider);
         if (task.complete(out, tally)) {
             timeouts.inc();
             LOG.warn("The async operator timed out a batch of {} ({}); its records are dead letters", batch.size(),
                     queued ? "it had not started" : "its call did not stop at its deadline");
         }
-    }
-
-    /**
-     * The most time the worker spends on one batch of at most batching.max-records (n) records: the first call's
-     * tries (async.timeout each) and backoff; one timed-out call per halving (log2 n); each record once within
-     * its deadline (a model slow enough that every record takes nearly the deadline alone still classifies them
-     * all); and one record's own tries and backoff (a record that loops). Records left when it is spent are
-     * INFERENCE_TIMEOUT dead letters.
-     */
-    static Duration batchBudget(Configuration conf) {
-        Duration attempt = conf.get(JobOptions.ASYNC_TIMEOUT);
-        int attempts = conf.get(JobOptions.ASYNC_MAX_RETRIES) + 1;
-        long backoff = conf.get(JobOptions.ASYNC_RETRY_BACKOFF).toMillis() * ((1L << (attempts - 1)) - 1);
-        int rows = Math.max(1, conf.get(BatchingOptions.MAX_RECORDS));
-        int halvings = 32 - Integer.numberOfLeadingZeros(rows - 1);
-        return attempt.multipliedBy(2L * attempts + halvings + rows).plusMillis(2 * backoff);
-    }
-
-    /**
-     * Flink's timeout for a batch, counted from its admission: its own {@link #batchBudget} after waiting for the
-     * batches admitted before it on the same thread (async.capacity / async.threads of them, async.threads taken
-     * as 1 when unset, since a CPU TaskManager picks its own), plus a margin so that the worker's budget ends first.
-     */
-    static Duration operatorTimeout(Configuration conf) {
-        int capacity = Math.max(1, conf.get(JobOptions.ASYNC_CAPACITY));
-        int threads = Math.max(1, conf.getOptional(JobOptions.ASYNC_THREADS).orElse(1));
-        int rounds = (capacity + threads - 1) / threads;
-        return batchBudget(conf).multipliedBy(rounds).plus(OPERATOR_TIMEOUT_MARGIN);
     }
 
     /** One batch in flight: runs on a worker, completes its result future once (worker or timeout, first wins). */

@@ -1,5 +1,8 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.AsyncBudget;
+import dev.labelstream.settings.JobOptions;
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.batching.MicroBatcher;
 import dev.labelstream.batching.TokenEstimator;
@@ -162,7 +165,7 @@ public final class LabelstreamJob {
     /** The async classify stage over {@code batches}; one uid for both batch types, as it is one stage. */
     private static <B> SingleOutputStreamOperator<Outcome> classifyStage(DataStream<B> batches,
             AsyncFunction<B, Outcome> classify, Configuration conf) {
-        long timeout = ClassifyBatchFunction.operatorTimeout(conf).toMillis();
+        long timeout = AsyncBudget.operatorTimeout(conf).toMillis();
         int capacity = conf.get(JobOptions.ASYNC_CAPACITY);
         SingleOutputStreamOperator<Outcome> outcomes = conf.get(JobOptions.ASYNC_ORDERED)
                 ? AsyncDataStream.orderedWait(batches, classify, timeout, TimeUnit.MILLISECONDS, capacity)

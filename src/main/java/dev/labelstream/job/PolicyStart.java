@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.io.KafkaIo;
 import dev.labelstream.policy.PolicyDocument;
 import dev.labelstream.policy.PolicyTopic;

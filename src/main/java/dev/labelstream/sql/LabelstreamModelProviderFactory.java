@@ -5,7 +5,7 @@ import dev.labelstream.batching.BatchingOptions;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.InvalidModelBundleException;
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -2,7 +2,7 @@ package dev.labelstream.sql;
 
 import dev.labelstream.batching.BatchingOptions;
 import dev.labelstream.batching.BatchingSettings;
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.List;

@@ -7,7 +7,7 @@ import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.inference.ModelIdentity;
 import dev.labelstream.inference.TextInput;
 import dev.labelstream.io.ErrorKind;
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Imports run one way, as docs/architecture.md draws them: the command line above the entry points (bench,
- * demo), those above the configuration reader, that above the job and the SQL provider, and those above the
- * core packages, which know nothing of any of them. Every package under src/main/java is described in
+ * demo), those above the configuration reader, that above the job and the SQL provider, those above the
+ * job's settings (options and the validation pass), and those above the core packages, which know nothing of any of them. Every package under src/main/java is described in
  * docs/architecture.md.
  */
 class LayeringTest {
@@ -41,6 +41,7 @@ class LayeringTest {
                 .layer("config").definedBy(ROOT + ".config..")
                 .layer("sql").definedBy(ROOT + ".sql..")
                 .layer("job").definedBy(ROOT + ".job..")
+                .layer("settings").definedBy(ROOT + ".settings..")
                 .layer("core").definedBy(ROOT + ".classify..", ROOT + ".policy..", ROOT + ".inference..", ROOT + ".moderation..",
                         ROOT + ".batching..", ROOT + ".io..", ROOT + ".drift..", ROOT + ".metrics..",
                         ROOT + ".avro..")
@@ -49,7 +50,8 @@ class LayeringTest {
                 .whereLayer("demo").mayOnlyBeAccessedByLayers("cli", "bench")
                 .whereLayer("config").mayOnlyBeAccessedByLayers("cli", "bench", "demo")
                 .whereLayer("sql").mayOnlyBeAccessedByLayers("cli", "bench", "demo")
-                .whereLayer("job").mayOnlyBeAccessedByLayers("cli", "bench", "demo", "config", "sql")
+                .whereLayer("job").mayOnlyBeAccessedByLayers("cli", "bench", "demo", "config")
+                .whereLayer("settings").mayOnlyBeAccessedByLayers("cli", "bench", "demo", "config", "sql", "job")
                 .check(classes);
     }
 

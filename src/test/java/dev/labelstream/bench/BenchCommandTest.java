@@ -45,7 +45,7 @@ class BenchCommandTest {
     void thePipelineRunsWithTheBestPointUnlessTheUserSetAnOption() {
         org.apache.flink.configuration.Configuration c = new Point(2, 1, 4).applyTo(
                 new org.apache.flink.configuration.Configuration(), java.util.Set.of("inference.max-sub-batch"));
-        assertThat(c.get(dev.labelstream.job.JobOptions.ASYNC_THREADS)).isEqualTo(2);
+        assertThat(c.get(dev.labelstream.settings.JobOptions.ASYNC_THREADS)).isEqualTo(2);
         assertThat(c.get(dev.labelstream.inference.InferenceOptions.INTRA_OP_THREADS)).isEqualTo(1);
         assertThat(c.getOptional(dev.labelstream.inference.InferenceOptions.MAX_SUB_BATCH)).isEmpty();
     }

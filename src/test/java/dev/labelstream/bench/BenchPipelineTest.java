@@ -1,6 +1,6 @@
 package dev.labelstream.bench;
 
-import dev.labelstream.job.JobOptions;
+import dev.labelstream.settings.JobOptions;
 import dev.labelstream.job.JobTestSupport;
 import dev.labelstream.job.TestKafka;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -3,7 +3,7 @@ package dev.labelstream.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.config.Options;
-import dev.labelstream.job.JobSettings;
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.job.JobTestSupport;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -1,5 +1,8 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.AsyncBudget;
+import dev.labelstream.settings.JobOptions;
+import dev.labelstream.settings.JobSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.avro.ClassifiedEvent;
@@ -530,9 +533,9 @@ class ClassifyBatchFunctionTest {
         c.set(JobOptions.ASYNC_RETRY_BACKOFF, Duration.ofMillis(100));
         c.set(JobOptions.ASYNC_CAPACITY, 2);
         // 1 s x (32 rows + 2 x 2 tries + 5 halvings) + 2 x 100 ms backoff
-        assertThat(ClassifyBatchFunction.batchBudget(c)).isEqualTo(Duration.ofMillis(41_200));
+        assertThat(AsyncBudget.batchBudget(c)).isEqualTo(Duration.ofMillis(41_200));
         // two batches per thread: the second waits for the first
-        assertThat(ClassifyBatchFunction.operatorTimeout(c)).isEqualTo(Duration.ofMillis(2 * 41_200 + 5_000));
+        assertThat(AsyncBudget.operatorTimeout(c)).isEqualTo(Duration.ofMillis(2 * 41_200 + 5_000));
 
         Configuration huge = new Configuration();
         huge.set(dev.labelstream.io.KafkaOptions.BOOTSTRAP_SERVERS, "localhost:9092");

@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobOptions;
 import dev.labelstream.metrics.Metrics;
 import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;

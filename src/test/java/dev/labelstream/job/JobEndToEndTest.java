@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobOptions;
 import dev.labelstream.demo.DemoData;
 import dev.labelstream.demo.InProcessMetrics;
 import dev.labelstream.metrics.Metrics;

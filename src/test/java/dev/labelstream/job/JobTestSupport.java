@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobOptions;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.TextEvent;

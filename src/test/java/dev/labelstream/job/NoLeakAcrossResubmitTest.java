@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.inference.InferenceOptions;

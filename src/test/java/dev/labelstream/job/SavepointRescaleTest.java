@@ -1,5 +1,6 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobOptions;
 import dev.labelstream.demo.DemoData;
 import static org.assertj.core.api.Assertions.assertThat;
 

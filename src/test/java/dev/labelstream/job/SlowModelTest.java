@@ -1,5 +1,7 @@
 package dev.labelstream.job;
 
+import dev.labelstream.settings.JobOptions;
+import dev.labelstream.settings.JobSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.batching.BatchingOptions;

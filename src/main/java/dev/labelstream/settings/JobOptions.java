@@ -1,4 +1,4 @@
-package dev.labelstream.job;
+package dev.labelstream.settings;
 
 import static org.apache.flink.configuration.ConfigOptions.key;
 

@@ -1,4 +1,4 @@
-package dev.labelstream.job;
+package dev.labelstream.settings;
 
 import dev.labelstream.inference.InferenceOptions;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -65,7 +65,7 @@ public record ThreadBudget(int asyncThreads, int intraOpThreads, int maxSubBatch
     }
 
     /** {@code conf} resolved for this machine's cores; logs the choice once per JVM. */
-    static Configuration resolve(Configuration conf) {
+    public static Configuration resolve(Configuration conf) {
         ThreadBudget b = of(conf, Runtime.getRuntime().availableProcessors());
         if (LOGGED.compareAndSet(false, true)) {
             LOG.info("Classify stage: async.threads {}, inference.intra-op-threads {}, inference.max-sub-batch {}"

@@ -1,4 +1,4 @@
-package dev.labelstream.job;
+package dev.labelstream.settings;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

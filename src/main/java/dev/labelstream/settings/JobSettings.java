@@ -1,4 +1,4 @@
-package dev.labelstream.job;
+package dev.labelstream.settings;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.labelstream.batching.BatchingOptions;
@@ -44,7 +44,7 @@ import org.apache.flink.configuration.RestartStrategyOptions;
  * <p>Contract: {@link #of} either returns settings from which the job graph builds and whose operators open for
  * any reason the options can show, or throws an {@link IllegalArgumentException} whose message names the key
  * (or topic, or file) and what it accepts. {@code labelstream run}, {@code demo} and {@code bench} (through
- * {@code config.Options.validate}) and {@link LabelstreamJob#build} all call it, so a configuration that would
+ * {@code config.Options.validate}) and {@code job.LabelstreamJob.build} all call it, so a configuration that would
  * only fail in {@code open()} on a TaskManager (and then again on every restart) fails here, on the client,
  * within seconds.
  *
@@ -308,7 +308,7 @@ public final class JobSettings {
     /**
      * Flink's async timeout is derived from the classify stage's budget for one batch (ClassifyBatchFunction's
      * batchBudget and operatorTimeout), so that neither cuts the other short: the worker's own budget always ends
-     * first. A derived timeout beyond {@link ClassifyBatchFunction#MAX_OPERATOR_TIMEOUT} would let a hung batch
+     * first. A derived timeout beyond {@link AsyncBudget#MAX_OPERATOR_TIMEOUT} would let a hung batch
      * hold its slot for longer than anyone would wait, or overflow.
      */
     private static void checkAsyncBudget(Configuration conf) {
@@ -318,12 +318,12 @@ public final class JobSettings {
                 + JobOptions.ASYNC_THREADS.key();
         Duration derived;
         try {
-            derived = ClassifyBatchFunction.operatorTimeout(conf);
+            derived = AsyncBudget.operatorTimeout(conf);
             derived.toMillis();
         } catch (ArithmeticException e) {
             derived = null;
         }
-        Duration max = ClassifyBatchFunction.MAX_OPERATOR_TIMEOUT;
+        Duration max = AsyncBudget.MAX_OPERATOR_TIMEOUT;
         if (derived == null || derived.compareTo(max) > 0) {
             throw new IllegalArgumentException("the async operator's timeout, derived as " + keys + ", is "
                     + (derived == null ? "too large to represent" : derived.toMinutes() + " min") + ", more than "
