@@ -48,6 +48,10 @@ final class TextEncoder implements AutoCloseable {
     /** Tokens the pair template adds, and the content budget of a pair. */
     private final int singleSpecials;
     private final int pairBudget;
+    /** tokenizer.json as given to the native library. */
+    private final byte[] json;
+    /** Untruncated, for counting the tokens of pairs' segments; null until needed. */
+    private HuggingFaceTokenizer counting;
     /** Whether no input can make the tokenizer fail, so one native batch call cannot abort the JVM. */
     private final boolean batchSafe;
     /** The path before the cut and the batch call (whole texts through DJL's Encoding), for the bench. */
@@ -77,7 +81,7 @@ final class TextEncoder implements AutoCloseable {
         this.maxWindows = t.maxWindows();
         this.cut = TextCut.of(t.tokenizerJson());
         this.batchSafe = cannotFail(t.tokenizerJson());
-        byte[] json = t.tokenizerJson().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        this.json = t.tokenizerJson().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         this.truncating = build(json, t.maxLength(), 0, false);
         this.windowing = t.longText() == ModelBundle.LongText.WINDOWS
                 ? build(json, t.maxLength(), t.windowStride(), true)
@@ -112,9 +116,14 @@ final class TextEncoder implements AutoCloseable {
     }
 
     private static HuggingFaceTokenizer build(byte[] json, int maxLength, int stride, boolean overflow) {
+        return build(json, maxLength, stride, overflow, true);
+    }
+
+    private static HuggingFaceTokenizer build(byte[] json, int maxLength, int stride, boolean overflow,
+            boolean truncate) {
         Map<String, String> options = new HashMap<>();
         options.put("addSpecialTokens", "true");
-        options.put("truncation", "longest_first");
+        options.put("truncation", truncate ? "longest_first" : "false");
         options.put("padding", "false");
         options.put("maxLength", Integer.toString(maxLength));
         // DJL caps maxLength at its "modelMaxLength" option, 512 unless set: without this, a bundle's
@@ -254,23 +263,47 @@ final class TextEncoder implements AutoCloseable {
     /**
      * Longest-first truncation of a pair depends on both lengths: each segment is cut only where the pair's
      * result provably does not change, checked with the single-text tokenizer (a cut segment must overflow
-     * max_length on its own, so it holds more than the pair's budget). With an odd budget the extra token goes
-     * to the longer segment: then at most one segment is cut, and only when the other, whole, fits the budget,
-     * so the cut one is known to be the longer; otherwise the pair is encoded whole.
+     * max_length on its own, so it holds more than the pair's budget). With an odd budget and both segments
+     * over it, the extra token goes to the longer segment (the second on a tie): then both whole texts are
+     * counted (without truncation, so without the library's overflow pieces) and the cut of the longer one grows
+     * until it is the longer of the two cuts too.
+     *
+     * <p>Never the two whole texts: the library crosses the overflow pieces of both segments (n1 x n2
+     * encodings), which for two long texts exhausts the memory of the JVM (measured: 18 GB for two texts of a
+     * few hundred KB at max_length 17).
      */
     private Encoded encodePair(String a, String b) {
         String ca = pairSegment(a);
         String cb = pairSegment(b);
         boolean cutA = ca.length() < a.length();
         boolean cutB = cb.length() < b.length();
-        if ((cutA || cutB) && pairBudget % 2 == 1) {
-            boolean ok = !(cutA && cutB) && contentTokens(cutA ? b : a) <= pairBudget;
-            if (!ok) {
-                ca = a;
-                cb = b;
+        if ((cutA || cutB) && pairBudget % 2 == 1 && contentTokens(ca) > pairBudget / 2
+                && contentTokens(cb) > pairBudget / 2) {
+            boolean firstLonger = counted(a) > counted(b);
+            long limit = Math.max(ca.length(), cb.length());
+            while (firstLonger ? counted(ca) <= counted(cb) : counted(cb) < counted(ca)) {
+                limit *= 4;
+                if (firstLonger) {
+                    ca = a.substring(0, TextCut.cutPoint(a, limit));
+                } else {
+                    cb = b.substring(0, TextCut.cutPoint(b, limit));
+                }
             }
         }
         return single(read(LIB.encodeDual(truncatingHandle, ca, cb, true)));
+    }
+
+    /** Tokens of a whole text, without special tokens and without truncation. */
+    private long counted(String text) {
+        return read(LIB.encode(countingHandle(), text, false)).ids.length;
+    }
+
+    /** The untruncated tokenizer, made on first use: only pairs with an odd budget and two long segments need it. */
+    private synchronized long countingHandle() {
+        if (counting == null) {
+            counting = build(json, Integer.MAX_VALUE / 2, 0, false, false);
+        }
+        return counting.getHandle();
     }
 
     /** A segment cut so that alone it overflows max_length, or whole. */
@@ -291,7 +324,7 @@ final class TextEncoder implements AutoCloseable {
         }
     }
 
-    /** Tokens of a text that fits max_length, without special tokens; more than the pair budget otherwise. */
+    /** Tokens of a text without special tokens, up to max_length; more than the pair budget otherwise. */
     private long contentTokens(String text) {
         Read r = read(LIB.encode(truncatingHandle, text, true));
         return r.overflowed ? Long.MAX_VALUE : r.ids.length - singleSpecials;
@@ -402,8 +435,11 @@ final class TextEncoder implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         truncating.close();
+        if (counting != null) {
+            counting.close();
+        }
         if (windowing != null) {
             windowing.close();
         }
