@@ -211,7 +211,7 @@ final class BenchFeed {
 
     /**
      * Texts as long as input.max-bytes allows (the JSON envelope included): the corpus's messages joined until
-     * the size, ASCII so that a character is a byte.
+     * the size, printable ASCII so that a character is a byte of the record.
      */
     static BenchCorpus hostile(BenchCorpus corpus, int maxBytes) {
         int chars = maxBytes - 1024;
@@ -219,12 +219,14 @@ final class BenchFeed {
         for (int i = 0; i < 16; i++) {
             StringBuilder sb = new StringBuilder(chars);
             for (long k = i; sb.length() < chars; k++) {
-                sb.append(corpus.text(k).replaceAll("[^\\x20-\\x7e\\n]", " ")).append('\n');
+                // Printable ASCII without quotes and backslashes: a character is one byte of the JSON envelope.
+                sb.append(corpus.text(k).replaceAll("[^\\x20-\\x7e]", " ").replace('"', ' ').replace('\\', ' '))
+                        .append(' ');
             }
             sb.setLength(chars);
             out.add(new BenchCorpus.Text("max-" + i, sb.toString(), null));
         }
         return new BenchCorpus(String.format(Locale.ROOT, "16 texts of %d ASCII chars (input.max-bytes %d minus"
-                + " the envelope), the corpus's messages joined", chars, maxBytes), out);
+                + " the envelope), the corpus's messages joined, newlines as spaces", chars, maxBytes), out);
     }
 }
