@@ -50,7 +50,7 @@ import picocli.CommandLine.Spec;
             "Build and run: mvn -B -Pbench package -DskipTests && java -jar target/labelstream.jar bench"})
 public final class BenchCommand implements Callable<Integer> {
     /** Parts of the bench that --skip can leave out. */
-    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY }
+    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, FEED }
 
     /**
      * The bench's broker: one partition for the internal topics, so the first consumer group and the first
@@ -122,7 +122,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--skip", paramLabel = "PART", split = ",",
             description = "Parts to leave out: raw, pipeline, defaults (the pipeline with the CPU defaults and with"
-                    + " the defaults before them), naive, peer, latency.")
+                    + " the defaults before them), naive, peer, latency, feed (the CPU side's ceiling with a tiny graph,"
+                    + " tokenization now and before, and texts of input.max-bytes).")
     Set<Part> skip = EnumSet.noneOf(Part.class);
 
     @Option(names = "--results", paramLabel = "DIR",

@@ -332,6 +332,9 @@ final class BenchSuite {
         ctx.out.print(tables);
         text.append(tables);
         report.put("table", tables);
+        if (ctx.runs(Part.FEED)) {
+            BenchFeed.run(ctx, conf, corpus, report, text);
+        }
         String title = "labelstream bench: " + bundle.name() + ", " + cores + " cores";
         Files.createDirectories(ctx.results);
         Files.writeString(ctx.results.resolve("chart.svg"), BenchChart.svg(title, bars, latencyBars, batchBuckets),

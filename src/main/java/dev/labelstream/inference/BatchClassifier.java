@@ -196,12 +196,12 @@ public final class BatchClassifier implements AutoCloseable {
         long t0 = System.nanoTime();
         TextEncoder.Encoded[] encoded = new TextEncoder.Encoded[inputs.size()];
         List<Segment> segments = new ArrayList<>(inputs.size());
+        try {
+            encoded = encoder.encodeAll(inputs);
+        } catch (RuntimeException e) {
+            throw new ClassificationException("tokenizing the batch failed: " + e, e);
+        }
         for (int i = 0; i < encoded.length; i++) {
-            try {
-                encoded[i] = encoder.encode(inputs.get(i));
-            } catch (RuntimeException e) {
-                throw new ClassificationException("tokenizing input " + i + " of the batch failed: " + e, e);
-            }
             for (int w = 0; w < encoded[i].windows(); w++) {
                 segments.add(new Segment(i, w, encoded[i].ids()[w], encoded[i].typeIds()[w]));
             }

@@ -32,6 +32,8 @@ import java.util.Objects;
  */
 final class BundleReader {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Windows kept of a long text unless labelstream.json sets max_windows: ~6,000 tokens at max_length 256. */
+    static final int DEFAULT_MAX_WINDOWS = 32;
 
     private final Path dir;
     private final Path config;
@@ -204,6 +206,12 @@ final class BundleReader {
             throw new InvalidModelBundleException(settingsFile, "window_stride " + windowStride + " (the"
                     + " overlap of windows, in tokens) must be >= 0 and < max_length / 2.");
         }
+        // Bounds the cost of one text: a 960 KiB text (input.max-bytes) would be ~500 windows, each a model call.
+        int maxWindows = settings.path("max_windows").asInt(DEFAULT_MAX_WINDOWS);
+        if (maxWindows < 1) {
+            throw new InvalidModelBundleException(settingsFile, "max_windows " + maxWindows + " (windows kept of"
+                    + " a long text) must be >= 1.");
+        }
         String side = textOr(settings, "padding_side", "right");
         if (!side.equals("right") && !side.equals("left")) {
             throw new InvalidModelBundleException(settingsFile, "padding_side \"" + side + "\" must be right or"
@@ -231,7 +239,7 @@ final class BundleReader {
             TokenizerFiles.installPairDelimiter(tokenizerJson, delimiter, tokenizer);
             pairDelimiter = delimiter;
         }
-        return new Tokenization(tokenizerJson, maxLength, longText, windowStride, aggregate, padLeft,
+        return new Tokenization(tokenizerJson, maxLength, longText, windowStride, maxWindows, aggregate, padLeft,
                 padToMultipleOf, padTokenId, pairDelimiter);
     }
 

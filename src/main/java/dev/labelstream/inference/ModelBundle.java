@@ -81,6 +81,7 @@ public record ModelBundle(Path dir, ModelIdentity identity, Tokenization tokeniz
      * @param maxLength tokens per sequence, special tokens included
      * @param longText truncate or split texts longer than maxLength
      * @param windowStride overlap of windows, in tokens
+     * @param maxWindows windows kept of a long text (labelstream.json max_windows); the rest is dropped
      * @param windowAggregate how window scores combine
      * @param padLeft pad on the left (decoders only)
      * @param padToMultipleOf sequence lengths are padded up to a multiple of this
@@ -88,13 +89,13 @@ public record ModelBundle(Path dir, ModelIdentity identity, Tokenization tokeniz
      * @param pairDelimiter the token text joining pairs for decoders; null for encoders (their template does it)
      */
     record Tokenization(ObjectNode tokenizerJson, int maxLength, LongText longText, int windowStride,
-            WindowAggregate windowAggregate, boolean padLeft, int padToMultipleOf, long padTokenId,
+            int maxWindows, WindowAggregate windowAggregate, boolean padLeft, int padToMultipleOf, long padTokenId,
             String pairDelimiter) {
 
         /** These settings with max length and long-text handling overridden by configuration. */
         Tokenization withLimits(int newMaxLength, LongText newLongText, WindowAggregate newAggregate) {
             return new Tokenization(tokenizerJson, newMaxLength, newLongText,
-                    Math.min(windowStride, newMaxLength / 4), newAggregate, padLeft, padToMultipleOf, padTokenId,
+                    Math.min(windowStride, newMaxLength / 4), maxWindows, newAggregate, padLeft, padToMultipleOf, padTokenId,
                     pairDelimiter);
         }
     }

@@ -52,7 +52,24 @@ public record ThreadBudget(int asyncThreads, int intraOpThreads, int maxSubBatch
                 threads.isPresent() ? "set" : "cores, at most async.capacity", intra, intra == 1 ? "" : "s",
                 intraOp.isPresent() ? "set" : "cores / callers", rows, rows == 1 ? "" : "s",
                 subBatch.isPresent() ? "set" : "no padding, measured fastest on a CPU");
-        return new ThreadBudget(callers, intra, rows, reason);
+        return new ThreadBudget(callers, intra, rows, reason + "; " + tokenizerPool(System.getenv(), cores));
+    }
+
+    /**
+     * The tokenizers library's own pool, which its batch encode uses unless TOKENIZERS_PARALLELISM is false: Rust
+     * threads, RAYON_NUM_THREADS or one per core, read from the environment when the pool starts (the JVM cannot
+     * change it). Its threads run while an async thread waits in the batch call, and on top of the other async
+     * threads' ONNX Runtime work: deploy/ turns it off, so the async threads are the only tokenizing threads.
+     */
+    static String tokenizerPool(java.util.Map<String, String> env, int cores) {
+        String parallelism = env.getOrDefault("TOKENIZERS_PARALLELISM", "");
+        if (parallelism.equalsIgnoreCase("false") || parallelism.equals("0")) {
+            return "tokenizer pool off (TOKENIZERS_PARALLELISM=false): the async threads encode";
+        }
+        String rayon = env.get("RAYON_NUM_THREADS");
+        return "tokenizer pool " + (rayon != null ? rayon + " thread(s) (RAYON_NUM_THREADS)" : cores
+                + " threads (one per core; set TOKENIZERS_PARALLELISM=false or RAYON_NUM_THREADS to bound it)")
+                + " besides the async threads";
     }
 
     /** A copy of {@code conf} with the budget's values set, so every reader sees the same ones. */
