@@ -75,9 +75,17 @@ final class BenchSql {
                 }
                 p.flush();
             }
-            SqlBenchmark.Result res = SqlBenchmark.run(new SqlBenchmark.Settings(kafka.bootstrapServers(), topic,
-                    total, ctx.warmup, options, maxConcurrent, 1, conf.get(JobOptions.CHECKPOINT_INTERVAL),
-                    Duration.ofMinutes(10)));
+            SqlBenchmark.Result res;
+            try {
+                res = SqlBenchmark.run(new SqlBenchmark.Settings(kafka.bootstrapServers(), topic, total, ctx.warmup,
+                        options, maxConcurrent, 1, conf.get(JobOptions.CHECKPOINT_INTERVAL), Duration.ofMinutes(10)));
+            } catch (Exception e) {
+                // The rest of the bench still reports; the stack trace says what SQL refused.
+                ctx.out.println("  sql run " + r + "/" + ctx.repeat + " failed: " + e);
+                ctx.out.flush();
+                e.printStackTrace();
+                break;
+            }
             ctx.out.printf(Locale.ROOT, "  sql run %d/%d: %d of %d committed, %s rec/s, batches mean %s%n", r,
                     ctx.repeat, res.committed(), total, BenchReport.fmt(res.recordsPerSecond()),
                     BenchReport.fmt(res.meanBatchSize()));

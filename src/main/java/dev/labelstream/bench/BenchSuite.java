@@ -141,7 +141,7 @@ final class BenchSuite {
         Point pipelinePoint = new Point(bestConf.get(JobOptions.ASYNC_THREADS),
                 bestConf.get(InferenceOptions.INTRA_OP_THREADS), bestConf.get(InferenceOptions.MAX_SUB_BATCH));
         boolean needKafka = ctx.runs(Part.PIPELINE) || ctx.runs(Part.DEFAULTS) || ctx.runs(Part.NAIVE)
-                || ctx.runs(Part.LATENCY);
+                || ctx.runs(Part.LATENCY) || ctx.runs(Part.SQL) || (ctx.runs(Part.MODELS) && otherModel.isPresent());
         if (needKafka) {
             ctx.out.println("starting an embedded Kafka broker (KRaft) ...");
             ctx.out.flush();
