@@ -51,7 +51,9 @@ final class BenchSql {
             if (all.containsKey(o.key())) {
                 out.put(o.key(), all.get(o.key()));
             } else if (o.hasDefaultValue()) {
-                out.put(o.key(), String.valueOf(conf.get(o)));
+                Object v = conf.get(o);
+                out.put(o.key(), v instanceof Duration d ? org.apache.flink.util.TimeUtils.formatWithHighestUnit(d)
+                        : String.valueOf(v));
             }
         }
         return out;
