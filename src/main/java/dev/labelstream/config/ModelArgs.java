@@ -15,7 +15,8 @@ public final class ModelArgs {
 
     @Option(names = "--builtin", paramLabel = "NAME",
             description = "Built-in model when --model is not given: spam-minilm-l6 (fp32) or spam-minilm-l6-int8"
-                    + " (int8, one sequence per call). Default: spam-minilm-l6 (option model.builtin).")
+                    + " (int8, one sequence per call). Default: spam-minilm-l6-int8 on CPU, spam-minilm-l6 on CUDA"
+                    + " (option model.builtin).")
     String builtin;
 
     @Option(names = "--provider", paramLabel = "cpu|cuda", defaultValue = "cpu",

@@ -82,7 +82,14 @@ public final class SqlBenchmark {
                 + " MAP['max-concurrent-operations', '" + s.maxConcurrent() + "'])");
         long[] times = committedTimes(s.bootstrapServers(), output, s.records(), s.timeout());
         long end = times[times.length - 1];
-        job.getJobClient().ifPresent(c -> c.cancel());
+        // The source is bounded: the job may have finished, and its per-job MiniCluster shut down, by now.
+        job.getJobClient().ifPresent(c -> {
+            try {
+                c.cancel();
+            } catch (IllegalStateException e) {
+                // already ended
+            }
+        });
         long warm = s.warmup() > 0 && s.warmup() <= times.length ? times[(int) s.warmup() - 1] : t0;
         long counted = times.length - Math.min(s.warmup(), times.length);
         double rate = end > warm ? counted / ((end - warm) / 1e9) : 0;
