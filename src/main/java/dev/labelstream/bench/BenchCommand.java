@@ -42,7 +42,9 @@ import picocli.CommandLine.Spec;
                     + " (3) the same job without micro-batching; (4) an independent peer, langchain4j's in-process"
                     + " MiniLM-L6 (build with -Pbench); (5) end-to-end latency at a fixed offered load, exactly-once"
                     + " and at-least-once; (6) padding efficiency; (7) where a record's CPU time goes; (8) tokens/s"
-                    + " and achieved GFLOP/s.",
+                    + " and achieved GFLOP/s; (9) the other built-in model (int8 / fp32) through the same pipeline;"
+                    + " (10) ONNX Runtime's fp32 and int8 GEMM rate and the model's fraction of it; (11) ML_PREDICT"
+                    + " on the MiniCluster next to the pipeline, drift off in both.",
             "Prints min / median / max over --repeat runs and the ratios, and writes report.json, chart.svg and"
                     + " table.txt to --results.",
             "With --sweep: the throughput / latency trade-off over batching.max-records, inference.token-budget"
@@ -50,7 +52,7 @@ import picocli.CommandLine.Spec;
             "Build and run: mvn -B -Pbench package -DskipTests && java -jar target/labelstream.jar bench"})
 public final class BenchCommand implements Callable<Integer> {
     /** Parts of the bench that --skip can leave out. */
-    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, FEED }
+    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, MODELS, GEMM, SQL, FEED }
 
     /**
      * The bench's broker: one partition for the internal topics, so the first consumer group and the first
@@ -122,8 +124,10 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--skip", paramLabel = "PART", split = ",",
             description = "Parts to leave out: raw, pipeline, defaults (the pipeline with the CPU defaults and with"
-                    + " the defaults before them), naive, peer, latency, feed (the CPU side's ceiling with a tiny graph,"
-                    + " tokenization now and before, and texts of input.max-bytes).")
+                    + " the defaults before them), naive, peer, latency, models (the other built-in model's"
+                    + " pipeline), gemm (ONNX Runtime's GEMM rate), sql (ML_PREDICT vs the pipeline, drift off), feed"
+                    + " (the CPU side's ceiling with a tiny graph, tokenization now and before, and texts of"
+                    + " input.max-bytes).")
     Set<Part> skip = EnumSet.noneOf(Part.class);
 
     @Option(names = "--results", paramLabel = "DIR",

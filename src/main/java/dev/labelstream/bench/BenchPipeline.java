@@ -385,7 +385,7 @@ final class BenchPipeline {
                 instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : 0;
     }
 
-    private static ProducerRecord<byte[], byte[]> record(String topic, String id, String text) {
+    static ProducerRecord<byte[], byte[]> record(String topic, String id, String text) {
         ObjectNode e = JSON.createObjectNode();
         e.put("id", id);
         e.put("text", text);
@@ -398,7 +398,7 @@ final class BenchPipeline {
         }
     }
 
-    private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka, int lingerMs) {
+    static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka, int lingerMs) {
         Properties p = new Properties();
         p.putAll(kafka.clientProperties());
         p.put("linger.ms", Integer.toString(lingerMs));

@@ -12,6 +12,7 @@ import dev.labelstream.bench.BenchSearch.Point;
 import dev.labelstream.bench.BenchStats.Summary;
 import dev.labelstream.demo.EmbeddedKafka;
 import dev.labelstream.inference.Classification;
+import dev.labelstream.inference.DefaultModel;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.io.KafkaOptions;
@@ -98,6 +99,13 @@ final class BenchSuite {
                 BenchRaw.run(c, texts, 8, firstPass);
             }
         }
+        // 9. The machine's GEMM rate, as ONNX Runtime reaches it.
+        BenchGemm gemm = null;
+        if (ctx.runs(Part.GEMM)) {
+            ctx.section("GEMM rate: ONNX Runtime, one " + BenchGemm.SIZE + "^3 MatMul (fp32) and MatMulInteger"
+                    + " (int8), intra-op 1 to " + cores + ", the best of each");
+            gemm = BenchGemm.measure(cores);
+        }
         int maxLength = conf.getOptional(InferenceOptions.MAX_LENGTH).orElse(bundle.maxLength());
         int[] lengths = firstPass.stream().mapToInt(c -> Math.min(c.tokens(), maxLength)).toArray();
         double tokensPerRecord = java.util.Arrays.stream(lengths).average().orElse(Double.NaN);
@@ -126,10 +134,14 @@ final class BenchSuite {
         List<BenchPipeline.Result> naive = new ArrayList<>();
         BenchPipeline.Result latency = null;
         BenchPipeline.Result latencyAlo = null;
+        java.util.Optional<Configuration> otherModel = BenchModels.other(conf);
+        List<BenchPipeline.Result> other = new ArrayList<>();
+        List<BenchPipeline.Result> noDrift = new ArrayList<>();
+        BenchSql.Measured sql = null;
         Point pipelinePoint = new Point(bestConf.get(JobOptions.ASYNC_THREADS),
                 bestConf.get(InferenceOptions.INTRA_OP_THREADS), bestConf.get(InferenceOptions.MAX_SUB_BATCH));
         boolean needKafka = ctx.runs(Part.PIPELINE) || ctx.runs(Part.DEFAULTS) || ctx.runs(Part.NAIVE)
-                || ctx.runs(Part.LATENCY);
+                || ctx.runs(Part.LATENCY) || ctx.runs(Part.SQL) || (ctx.runs(Part.MODELS) && otherModel.isPresent());
         if (needKafka) {
             ctx.out.println("starting an embedded Kafka broker (KRaft) ...");
             ctx.out.flush();
@@ -168,6 +180,26 @@ final class BenchSuite {
                             oldDefaults.add(ctx.pipeline(kafka, old, "old-defaults", r, corpus,
                                     Plan.throughput(ctx.warmup, n), broker));
                         }
+                    }
+                    if (ctx.runs(Part.MODELS) && otherModel.isPresent()) {
+                        ctx.section("pipeline, the other built-in model " + DefaultModel.builtin(otherModel.get())
+                                + ", CPU defaults (options unset)");
+                        for (int r = 1; r <= ctx.repeat; r++) {
+                            other.add(ctx.pipeline(kafka, otherModel.get(), "other-model", r, corpus,
+                                    Plan.throughput(ctx.warmup, n), broker));
+                        }
+                    }
+                    if (ctx.runs(Part.SQL)) {
+                        Configuration off = new Configuration(bestConf);
+                        off.set(dev.labelstream.drift.DriftOptions.ENABLED, false);
+                        ctx.section("sql: ML_PREDICT on the MiniCluster vs the DataStream pipeline, both drift off, "
+                                + opts(pipelinePoint) + ", batching.max-records " + off.get(
+                                        BatchingOptions.MAX_RECORDS));
+                        for (int r = 1; r <= ctx.repeat; r++) {
+                            noDrift.add(ctx.pipeline(kafka, off, "pipeline-no-drift", r, corpus,
+                                    Plan.throughput(ctx.warmup, n), broker));
+                        }
+                        sql = BenchSql.run(ctx, kafka, off, corpus);
                     }
                     if (ctx.runs(Part.NAIVE)) {
                         ctx.section("naive job: the same job with batching.max-records=1 (one record per model call)");
@@ -223,6 +255,37 @@ final class BenchSuite {
                 + budgetNow.reason()));
         report.set("pipeline_defaults_before", BenchJson.pipelineJson(oldDefaults, opts(OLD_DEFAULTS)));
         report.set("naive", BenchJson.pipelineJson(naive, opts(pipelinePoint) + ", batching.max-records 1"));
+        Summary otherCommitted = BenchJson.committed(other);
+        BenchFlops otherFlops = BenchFlops.UNKNOWN;
+        if (!other.isEmpty()) {
+            ModelBundle otherBundle = ModelBundle.load(otherModel.get());
+            otherFlops = BenchFlops.of(otherBundle.dir().resolve("config.json"), false);
+            addPipelineRows("pipeline, " + otherBundle.name() + ", CPU defaults", other, tokensPerRecord,
+                    otherFlops.perRecord(lengths));
+            report.set("pipeline_other_model", BenchJson.pipelineJson(other, otherBundle.name() + ", CPU defaults"));
+        }
+        Summary noDriftCommitted = BenchJson.committed(noDrift);
+        if (sql != null) {
+            addPipelineRows("pipeline, drift off (" + opts(pipelinePoint) + ")", noDrift, tokensPerRecord,
+                    flopsPerRecord);
+            rows.add(new Row("sql: ML_PREDICT, drift off (same options), committed", sql.rate(), "rec/s",
+                    "max-concurrent-operations " + sql.maxConcurrent() + "; WITH " + sql.options()));
+            rows.add(new Row("sql: batch size, mean", sql.meanBatch(), "records", "the provider's batchSize metric"));
+            report.set("pipeline_drift_off", BenchJson.pipelineJson(noDrift, opts(pipelinePoint) + ", drift off"));
+            report.set("sql", BenchReport.JSON.valueToTree(Map.of("committed_per_s", sql.rate().median(),
+                    "mean_batch_size", sql.meanBatch().median(), "max_concurrent_operations", sql.maxConcurrent(),
+                    "options", sql.options())));
+        }
+        if (gemm != null) {
+            rows.add(new Row("GEMM rate, fp32 MatMul " + BenchGemm.SIZE + "^3 (ONNX Runtime)", Summary.of(gemm.fp32()),
+                    "GFLOP/s", "intra-op " + gemm.threads() + " (best of 1 to the cores); the machine's fp32 rate as ORT"
+                            + " reaches it"));
+            rows.add(new Row("GEMM rate, int8 MatMulInteger " + BenchGemm.SIZE + "^3 (ONNX Runtime)",
+                    Summary.of(gemm.int8()), "GOP/s", "uint8 x int8 -> int32, intra-op " + gemm.int8Threads()));
+            report.set("gemm", BenchReport.JSON.valueToTree(Map.of("fp32_gflops", gemm.fp32(), "int8_gops",
+                    gemm.int8(), "size", BenchGemm.SIZE, "fp32_threads", gemm.threads(), "int8_threads",
+                    gemm.int8Threads())));
+        }
 
         // 4. The independent peer.
         BenchPeer.Measured peer = BenchPeer.Measured.skipped("skipped (--skip peer)");
@@ -325,6 +388,36 @@ final class BenchSuite {
             ratios.add(new Ratio("latency p99 at-least-once / (linger + 3 x batch inference)", BenchStats.ratio(
                     p99Alo, bound), BenchReport.fmt(p99Alo) + " ms vs " + BenchReport.fmt(bound) + " ms (p50 batch"
                     + " inference of that run); target <= 1; exactly-once p99 " + BenchReport.fmt(p99Eo) + " ms"));
+        }
+        if (!other.isEmpty()) {
+            boolean thisInt8 = BenchModels.int8(conf);
+            double int8Rate = thisInt8 ? newCommitted.median() : otherCommitted.median();
+            double fp32Rate = thisInt8 ? otherCommitted.median() : newCommitted.median();
+            ratios.add(new Ratio("int8 pipeline / fp32 pipeline, CPU defaults", BenchStats.ratio(int8Rate, fp32Rate),
+                    "committed, exactly-once, both with the CPU defaults (options unset); target >= 1.7 (>= 1.5 to"
+                            + " make int8 the CPU default)"));
+        }
+        if (sql != null) {
+            ratios.add(new Ratio("sql / DataStream pipeline, drift off", BenchStats.ratio(sql.rate().median(),
+                    noDriftCommitted.median()), "committed, same model options; mean SQL batch " + BenchReport.fmt(
+                    sql.meanBatch().median()) + "; goal >= 0.9"));
+        }
+        if (gemm != null) {
+            boolean thisInt8 = BenchModels.int8(conf);
+            if (search != null) {
+                double achieved = rawBest.median() * flopsPerRecord / 1e9;
+                ratios.add(new Ratio("raw engine at its best / " + (thisInt8 ? "int8" : "fp32") + " GEMM rate",
+                        BenchStats.ratio(achieved, thisInt8 ? gemm.int8() : gemm.fp32()), BenchReport.fmt(achieved)
+                        + " GFLOP/s useful vs " + BenchReport.fmt(thisInt8 ? gemm.int8() : gemm.fp32())
+                        + " G(FL)OP/s of one large ORT GEMM"));
+            }
+            if (!other.isEmpty()) {
+                double achieved = otherCommitted.median() * otherFlops.perRecord(lengths) / 1e9;
+                ratios.add(new Ratio("other model's pipeline / " + (thisInt8 ? "fp32" : "int8") + " GEMM rate",
+                        BenchStats.ratio(achieved, thisInt8 ? gemm.fp32() : gemm.int8()), BenchReport.fmt(achieved)
+                        + " G(FL)OP/s useful, committed, vs " + BenchReport.fmt(thisInt8 ? gemm.fp32() : gemm.int8())
+                        + " of one large ORT GEMM"));
+            }
         }
         report.set("ratios", BenchJson.ratiosJson(ratios));
 

@@ -132,7 +132,8 @@ public final class DemoCommand implements Callable<Integer> {
             StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(settings.configuration());
             LabelstreamJob.build(env, settings);
             out.printf("  starting the Flink job (MiniCluster, parallelism %d, model %s) ...%n", parallelism,
-                    conf.getOptional(InferenceOptions.MODEL_DIR).orElse("default"));
+                    conf.getOptional(InferenceOptions.MODEL_DIR)
+                            .orElse("built-in " + dev.labelstream.inference.DefaultModel.builtin(conf)));
             out.flush();
             JobClient job = env.executeAsync("labelstream-demo");
             // Ctrl-C (--follow): cancel the job so its transactions abort instead of lingering.

@@ -120,11 +120,13 @@ public record ModelBundle(Path dir, ModelIdentity identity, Tokenization tokeniz
     public record PolicyDefaults(JsonNode thresholds, String version) {}
 
     /**
-     * The bundle {@link InferenceOptions#MODEL_DIR} names (the built-in default model when unset), honouring
+     * The bundle {@link InferenceOptions#MODEL_DIR} names (when unset, the built-in model {@link
+     * InferenceOptions#MODEL_BUILTIN} selects, see {@link DefaultModel#directory(ReadableConfig)}), honouring
      * {@link InferenceOptions#ALLOW_UNTESTED_MODEL_TYPE}. Reads model.onnx whole when the bundle names no version.
      */
     public static ModelBundle load(ReadableConfig conf) {
-        Path dir = conf.getOptional(InferenceOptions.MODEL_DIR).map(Path::of).orElseGet(DefaultModel::directory);
+        Path dir = conf.getOptional(InferenceOptions.MODEL_DIR).map(Path::of)
+                .orElseGet(() -> DefaultModel.directory(conf));
         return BundleReader.read(dir, conf.get(InferenceOptions.ALLOW_UNTESTED_MODEL_TYPE), null);
     }
 

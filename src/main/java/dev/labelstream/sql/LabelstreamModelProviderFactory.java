@@ -49,7 +49,7 @@ public final class LabelstreamModelProviderFactory implements ModelProviderFacto
 
     /** The job's options a model takes, with the job's meanings and defaults. */
     private static final List<ConfigOption<?>> OPTIONS = List.of(
-            InferenceOptions.MODEL_DIR, SqlOptions.MODEL_CHECK_ON_CLIENT,
+            InferenceOptions.MODEL_DIR, InferenceOptions.MODEL_BUILTIN, SqlOptions.MODEL_CHECK_ON_CLIENT,
             InferenceOptions.PROVIDER, InferenceOptions.REQUIRE_GPU, InferenceOptions.CUDA_DEVICE,
             InferenceOptions.CUDA_MEMORY_LIMIT, InferenceOptions.INTRA_OP_THREADS, InferenceOptions.TOKEN_BUDGET,
             InferenceOptions.MIN_PADDING_EFFICIENCY, InferenceOptions.MAX_SUB_BATCH, InferenceOptions.MAX_LENGTH,

@@ -48,7 +48,8 @@ class JobJarIT {
                 "org/apache/flink/connector/kafka/source/KafkaSource.class",
                 "org/apache/kafka/clients/consumer/KafkaConsumer.class", "picocli/CommandLine.class",
                 "org/apache/avro/Schema.class", "all-minilm-l6-v2.onnx", "models/spam-minilm-l6/head.json",
-                "demo/spamassassin-sample.jsonl.gz");
+                "all-minilm-l6-v2-q.onnx", "models/spam-minilm-l6-int8/head.json",
+                "models/spam-minilm-l6-int8/reference-profile.json", "demo/spamassassin-sample.jsonl.gz");
         for (String prefix : List.of("ai/onnxruntime/", "ai/djl/", "com/sun/jna/", "com/google/gson/",
                 "org/apache/flink/runtime/", "org/apache/flink/api/common/", "org/apache/flink/streaming/api/",
                 "org/apache/flink/metrics/prometheus/", "org/apache/logging/log4j/", "org/slf4j/",

@@ -1,5 +1,6 @@
 package dev.labelstream.sql;
 
+import dev.labelstream.bench.SqlBenchmark;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;

@@ -1,5 +1,6 @@
-package dev.labelstream.sql;
+package dev.labelstream.bench;
 
+import dev.labelstream.sql.LabelstreamModelProviderFactory;
 import dev.labelstream.demo.InProcessMetrics;
 import java.time.Duration;
 import java.util.List;
@@ -82,7 +83,14 @@ public final class SqlBenchmark {
                 + " MAP['max-concurrent-operations', '" + s.maxConcurrent() + "'])");
         long[] times = committedTimes(s.bootstrapServers(), output, s.records(), s.timeout());
         long end = times[times.length - 1];
-        job.getJobClient().ifPresent(c -> c.cancel());
+        // The source is bounded: the job may have finished, and its per-job MiniCluster shut down, by now.
+        job.getJobClient().ifPresent(c -> {
+            try {
+                c.cancel();
+            } catch (IllegalStateException e) {
+                // already ended
+            }
+        });
         long warm = s.warmup() > 0 && s.warmup() <= times.length ? times[(int) s.warmup() - 1] : t0;
         long counted = times.length - Math.min(s.warmup(), times.length);
         double rate = end > warm ? counted / ((end - warm) / 1e9) : 0;
@@ -92,7 +100,7 @@ public final class SqlBenchmark {
         return new Result(times.length, rate, mean, Duration.ofNanos(end - t0));
     }
 
-    static String inputTable(String name, String bootstrap, String topic, String group) {
+    public static String inputTable(String name, String bootstrap, String topic, String group) {
         return "CREATE TEMPORARY TABLE " + name + " (id STRING, text STRING) WITH ('connector' = 'kafka',"
                 + " 'topic' = '" + topic + "', 'properties.bootstrap.servers' = '" + bootstrap + "',"
                 + " 'properties.group.id' = '" + group + "', 'scan.startup.mode' = 'earliest-offset',"
