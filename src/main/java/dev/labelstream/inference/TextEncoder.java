@@ -166,6 +166,13 @@ final class TextEncoder implements AutoCloseable {
      */
     Encoded[] encodeAll(java.util.List<TextInput> inputs) {
         Encoded[] out = new Encoded[inputs.size()];
+        for (int i = 0; i < out.length; i++) {
+            // Checked before the batch call: the native side must only ever get texts it can take, and a bad
+            // input is named by its position, as on the per-record path.
+            if (inputs.get(i) == null || inputs.get(i).text() == null) {
+                throw new IllegalArgumentException("input " + i + ": no text");
+            }
+        }
         if (legacy || windowing != null || !batchSafe || inputs.size() < 2) {
             for (int i = 0; i < out.length; i++) {
                 out[i] = encodeOne(inputs, i);

@@ -3,6 +3,7 @@ package dev.labelstream.io;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
+import dev.labelstream.avro.PolicyEvent;
 import dev.labelstream.avro.Report;
 import dev.labelstream.avro.TextEvent;
 import java.util.ArrayDeque;
@@ -28,7 +29,8 @@ import org.apache.avro.util.ClassSecurityValidator;
 public final class AvroClasses {
     /** The top-level generated records; every named type inside their schemas is trusted with them. */
     private static final List<Schema> ROOTS = List.of(TextEvent.getClassSchema(), ClassifiedEvent.getClassSchema(),
-            DeadLetter.getClassSchema(), DriftReport.getClassSchema(), Report.getClassSchema());
+            DeadLetter.getClassSchema(), DriftReport.getClassSchema(), Report.getClassSchema(),
+            PolicyEvent.getClassSchema());
     private static final Set<Class<?>> GENERATED = generatedClasses();
 
     private AvroClasses() {}
@@ -49,6 +51,13 @@ public final class AvroClasses {
                 ClassSecurityValidator.setGlobal(ClassSecurityValidator.composite(global, names.build()));
             }
         }
+    }
+
+    /** The names of the generated classes this trusts: for tests. */
+    static Set<String> generatedNames() {
+        Set<String> names = new LinkedHashSet<>();
+        GENERATED.forEach(c -> names.add(c.getName()));
+        return names;
     }
 
     /** Whether Avro's global validator trusts every generated class: for tests. */
