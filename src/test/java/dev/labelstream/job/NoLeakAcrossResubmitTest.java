@@ -1,10 +1,7 @@
 package dev.labelstream.job;
 
-import dev.labelstream.settings.JobOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.labelstream.inference.InferenceOptions;
-import dev.labelstream.io.KafkaOptions;
 import java.lang.management.ManagementFactory;
 import java.lang.ref.WeakReference;
 import java.lang.reflect.Method;
@@ -55,18 +52,7 @@ class NoLeakAcrossResubmitTest {
         Path jar = ResubmissionTest.jobJar();
         TestKafka.Topics t = TestKafka.Topics.create(1);
         Properties client = FaultTestSupport.clientProps(TestKafka.broker().bootstrapServers());
-        List<String> args = List.of(
-                KafkaOptions.BOOTSTRAP_SERVERS.key() + "=" + TestKafka.broker().bootstrapServers(),
-                KafkaOptions.INPUT_TOPIC.key() + "=" + t.input(),
-                KafkaOptions.OUTPUT_TOPIC.key() + "=" + t.output(),
-                KafkaOptions.DEAD_LETTER_TOPIC.key() + "=" + t.deadLetters(),
-                KafkaOptions.DRIFT_TOPIC.key() + "=" + t.drift(),
-                KafkaOptions.GROUP_ID.key() + "=group-" + t.input(),
-                KafkaOptions.TRANSACTIONAL_ID_PREFIX.key() + "=tx-" + t.input(),
-                KafkaOptions.OUTPUT_FORMAT.key() + "=AVRO",
-                InferenceOptions.MODEL_DIR.key() + "=" + FaultTestSupport.faultyModel(),
-                JobOptions.CHECKPOINT_INTERVAL.key() + "=300 ms",
-                JobOptions.PARALLELISM.key() + "=1");
+        List<String> args = ResubmissionTest.jarArgs(t, "300 ms");
 
         int baselineThreads = labelstreamThreads().size();
         List<WeakReference<ClassLoader>> loaders = new ArrayList<>();

@@ -128,21 +128,9 @@ class ResubmissionTest {
         TestKafka.Topics t = TestKafka.Topics.create(1);
         Properties client = FaultTestSupport.clientProps(TestKafka.broker().bootstrapServers());
         int baseline = FaultBundles.openSessions();
-        List<String> args = List.of(
-                KafkaOptions.BOOTSTRAP_SERVERS.key() + "=" + TestKafka.broker().bootstrapServers(),
-                KafkaOptions.INPUT_TOPIC.key() + "=" + t.input(),
-                KafkaOptions.OUTPUT_TOPIC.key() + "=" + t.output(),
-                KafkaOptions.DEAD_LETTER_TOPIC.key() + "=" + t.deadLetters(),
-                KafkaOptions.DRIFT_TOPIC.key() + "=" + t.drift(),
-                KafkaOptions.GROUP_ID.key() + "=group-" + t.input(),
-                KafkaOptions.TRANSACTIONAL_ID_PREFIX.key() + "=tx-" + t.input(),
-                KafkaOptions.OUTPUT_FORMAT.key() + "=AVRO",
-                InferenceOptions.MODEL_DIR.key() + "=" + FaultTestSupport.faultyModel(),
-                JobOptions.CHECKPOINT_INTERVAL.key() + "=500 ms",
-                JobOptions.PARALLELISM.key() + "=1",
-                "restart-strategy.type=fixed-delay",
-                "restart-strategy.fixed-delay.attempts=3",
-                "restart-strategy.fixed-delay.delay=500 ms");
+        List<String> args = new ArrayList<>(jarArgs(t, "500 ms"));
+        args.addAll(List.of("restart-strategy.type=fixed-delay", "restart-strategy.fixed-delay.attempts=3",
+                "restart-strategy.fixed-delay.delay=500 ms"));
 
         FaultTestSupport.produce(client, t.input(), inputs("j1-", 0, 50));
         JobID first = submit(cluster, jar, args);
@@ -187,6 +175,22 @@ class ResubmissionTest {
         } finally {
             program.close();
         }
+    }
+
+    /** The job's arguments for the job jar against the test broker's {@code t}, with the tiny faulty model. */
+    static List<String> jarArgs(TestKafka.Topics t, String checkpointInterval) throws Exception {
+        return List.of(
+                KafkaOptions.BOOTSTRAP_SERVERS.key() + "=" + TestKafka.broker().bootstrapServers(),
+                KafkaOptions.INPUT_TOPIC.key() + "=" + t.input(),
+                KafkaOptions.OUTPUT_TOPIC.key() + "=" + t.output(),
+                KafkaOptions.DEAD_LETTER_TOPIC.key() + "=" + t.deadLetters(),
+                KafkaOptions.DRIFT_TOPIC.key() + "=" + t.drift(),
+                KafkaOptions.GROUP_ID.key() + "=group-" + t.input(),
+                KafkaOptions.TRANSACTIONAL_ID_PREFIX.key() + "=tx-" + t.input(),
+                KafkaOptions.OUTPUT_FORMAT.key() + "=AVRO",
+                InferenceOptions.MODEL_DIR.key() + "=" + FaultTestSupport.faultyModel(),
+                JobOptions.CHECKPOINT_INTERVAL.key() + "=" + checkpointInterval,
+                JobOptions.PARALLELISM.key() + "=1");
     }
 
     /**
