@@ -2,8 +2,11 @@ package dev.labelstream.drift;
 
 import java.util.Arrays;
 
-/** The two-sample measures of the drift statistics. Pure functions of counts and vectors. */
-final class DriftMath {
+/**
+ * The two-sample measures of the drift statistics. Pure functions of counts and vectors. Public for the shadow's
+ * agreement report, which compares two models' label mix with the same PSI.
+ */
+public final class DriftMath {
     /**
      * Share used in place of an empty bin in PSI, as Evidently does (0.0001): without it, a bin that is empty on
      * one side makes PSI infinite. A bin empty on both sides contributes 0.
@@ -17,7 +20,7 @@ final class DriftMath {
      * {@code sum_i (c_i - r_i) * ln(c_i / r_i)} over the bins' shares, an empty bin's share replaced by {@link
      * #PSI_EPSILON}. NaN when either side is empty.
      */
-    static double psi(long[] reference, long[] current) {
+    public static double psi(long[] reference, long[] current) {
         int n = Math.max(reference.length, current.length);
         double totalRef = sum(reference);
         double totalCur = sum(current);

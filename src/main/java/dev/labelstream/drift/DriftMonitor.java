@@ -87,7 +87,7 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
         WindowAssigner<? super DriftObservation, TimeWindow> windows =
                 s.windowTime == DriftOptions.WindowTime.PROCESSING
                         ? TumblingProcessingTimeWindows.of(s.window)
-                        : new ObservationTimeWindows(s.window.toMillis());
+                        : ObservationTimeWindows.ofDrift(s.window.toMillis());
         TypeInformation<DriftAccumulator> acc = TypeInformation.of(DriftAccumulator.class);
         return observations
                 .keyBy(DriftObservation::modelKey, Types.STRING)

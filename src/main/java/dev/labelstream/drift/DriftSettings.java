@@ -106,6 +106,11 @@ public final class DriftSettings implements Serializable {
         return enabled;
     }
 
+    /** The window length (drift.window): the shadow's agreement windows have it too. */
+    public Duration window() {
+        return window;
+    }
+
     public DriftOptions.WindowTime windowTime() {
         return windowTime;
     }

@@ -4,6 +4,7 @@ import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
 import dev.labelstream.avro.PolicyEvent;
+import dev.labelstream.avro.AgreementReport;
 import dev.labelstream.avro.Report;
 import dev.labelstream.avro.TextEvent;
 import java.util.ArrayDeque;
@@ -30,7 +31,7 @@ public final class AvroClasses {
     /** The top-level generated records; every named type inside their schemas is trusted with them. */
     private static final List<Schema> ROOTS = List.of(TextEvent.getClassSchema(), ClassifiedEvent.getClassSchema(),
             DeadLetter.getClassSchema(), DriftReport.getClassSchema(), Report.getClassSchema(),
-            PolicyEvent.getClassSchema());
+            PolicyEvent.getClassSchema(), AgreementReport.getClassSchema());
     private static final Set<Class<?>> GENERATED = generatedClasses();
 
     private AvroClasses() {}

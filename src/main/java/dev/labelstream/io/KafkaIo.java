@@ -71,7 +71,8 @@ public final class KafkaIo {
                         ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
                 .setTransactionalIdPrefix(resolved(conf, KafkaOptions.TRANSACTIONAL_ID_PREFIX))
                 .setRecordSerializer(new OutboundSerializer(conf.get(KafkaOptions.OUTPUT_TOPIC),
-                        conf.get(KafkaOptions.DEAD_LETTER_TOPIC), conf.get(KafkaOptions.DRIFT_TOPIC)))
+                        conf.get(KafkaOptions.DEAD_LETTER_TOPIC), conf.get(KafkaOptions.DRIFT_TOPIC),
+                        conf.get(KafkaOptions.SHADOW_TOPIC)))
                 .build();
     }
 
@@ -121,11 +122,13 @@ public final class KafkaIo {
         private final String classifiedTopic;
         private final String deadLetterTopic;
         private final String driftTopic;
+        private final String shadowTopic;
 
-        OutboundSerializer(String classifiedTopic, String deadLetterTopic, String driftTopic) {
+        OutboundSerializer(String classifiedTopic, String deadLetterTopic, String driftTopic, String shadowTopic) {
             this.classifiedTopic = classifiedTopic;
             this.deadLetterTopic = deadLetterTopic;
             this.driftTopic = driftTopic;
+            this.shadowTopic = shadowTopic;
         }
 
         @Override
@@ -134,6 +137,7 @@ public final class KafkaIo {
                 case CLASSIFIED -> classifiedTopic;
                 case DEAD_LETTER -> deadLetterTopic;
                 case DRIFT -> driftTopic;
+                case SHADOW -> shadowTopic;
             };
             List<Header> headers = new ArrayList<>(r.headers().size());
             for (KafkaHeader h : r.headers()) {

@@ -60,6 +60,13 @@ public final class KafkaOptions {
             .withDescription("Topic of the reports: Report envelopes (schemas/Report.avsc) of kind drift_report"
                     + " today; consumers decode the body by kind and skip kinds they do not know.");
 
+    public static final ConfigOption<String> SHADOW_TOPIC = key("kafka.shadow-topic")
+            .stringType()
+            .defaultValue("texts-shadow")
+            .withDescription("Topic of a shadow model's decisions (shadow.model.dir): ClassifiedEvents with shadow ="
+                    + " true and primary_decision_id set. Written only with a shadow model, pre-flighted then like the"
+                    + " other outputs.");
+
     public static final ConfigOption<String> GROUP_ID = key("kafka.group-id")
             .stringType()
             .noDefaultValue()

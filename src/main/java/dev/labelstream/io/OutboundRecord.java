@@ -19,6 +19,8 @@ public record OutboundRecord(Destination destination, byte[] key, byte[] value, 
     public enum Destination {
         CLASSIFIED,
         DEAD_LETTER,
-        DRIFT
+        DRIFT,
+        /** A shadow model's decision (kafka.shadow-topic). */
+        SHADOW
     }
 }

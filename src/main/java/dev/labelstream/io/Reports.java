@@ -45,6 +45,11 @@ public final class Reports {
      * (schemas/PolicyEvent.avsc). Written only by a job with kafka.policy-topic.
      */
     public static final String POLICY_EVENT = "policy_event";
+    /**
+     * Kind of a shadow model's agreement report: body is an AgreementReport (schemas/AgreementReport.avsc), one per
+     * window and model pair. Written only by a job with shadow.model.dir.
+     */
+    public static final String AGREEMENT_REPORT = "agreement_report";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -22,6 +22,8 @@ import dev.labelstream.io.InputEvent;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
 import dev.labelstream.metrics.Metrics;
+import dev.labelstream.shadow.ShadowInput;
+import dev.labelstream.shadow.ShadowSample;
 import java.io.Serializable;
 import java.time.Duration;
 import dev.labelstream.batching.BatchingOptions;
@@ -111,6 +113,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     private final ModelIdentity model;
     /** How {@link #open} gets its classifier: the real core, or a stand-in in tests. */
     private final ClassifierFactory factory;
+    /** With a shadow model: which classified records it scores; null without one. */
+    private ShadowSample shadowSample;
 
     private transient Classifier classifier;
     /** Runs the batches: async.threads threads, a queue of async.capacity (Flink admits no more). */
@@ -153,6 +157,12 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         this.conf = Objects.requireNonNull(conf, "conf");
         this.model = Objects.requireNonNull(model, "model");
         this.factory = Objects.requireNonNull(factory, "factory");
+    }
+
+    /** Hands the records in {@code sample} to a shadow stage after this one ({@link Outcome#shadow()}). */
+    ClassifyBatchFunction withShadow(ShadowSample sample) {
+        this.shadowSample = sample;
+        return this;
     }
 
     @Override
@@ -503,8 +513,10 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             Decision d = decisions.decisions().get(i);
             OutboundRecord record = ClassifiedEvents.toRecord(in, ClassifiedEvents.build(in, d, millis, now),
                     outputFormat);
+            ShadowInput shadow = shadowSample != null && shadowSample.sampled(in.source())
+                    ? new ShadowInput(in, d.decisionId(), m.key(), d.labels(), d.scores(), d.action().name()) : null;
             out.add(new Outcome(record, drift ? DriftObservation.classified(m.name(), m.version(), m.multiLabel(),
-                    d.classification(), in.source().timestamp(), now, driftEmbeddings) : null));
+                    d.classification(), in.source().timestamp(), now, driftEmbeddings) : null, shadow));
             tally.action(d.action());
             long produced = in.source().timestamp();
             if (produced >= 0) {

@@ -27,6 +27,11 @@ import dev.labelstream.policy.PolicyBatcher;
 import dev.labelstream.policy.PolicyEvent;
 import dev.labelstream.policy.PolicyOptions;
 import dev.labelstream.policy.PolicyTopic;
+import dev.labelstream.shadow.AgreementMonitor;
+import dev.labelstream.shadow.AgreementObservation;
+import dev.labelstream.shadow.ShadowInput;
+import dev.labelstream.shadow.ShadowOptions;
+import dev.labelstream.shadow.ShadowSample;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -55,8 +60,14 @@ import org.apache.flink.util.Collector;
  *                   -> drift observations (+ one per decoder dead letter)
  *                        -> keyBy model version -> tumbling window, incremental aggregate
  *                        -> drift report against the reference profile -----------------> sink
- *              -> one transactional Kafka sink (output, dead-letter and drift topics)
+ *              -> one transactional Kafka sink (output, dead-letter, drift and shadow topics)
  * </pre>
+ *
+ * <p>With {@code shadow.model.dir}, the classify stage hands the records of the shadow's sample on with its outcomes
+ * ("shadow-inputs"); they are batched again ("shadow-micro-batch") and scored by the shadow's own async stage
+ * ("shadow-classify"), whose decisions go to the shadow topic and whose comparisons go into the agreement windows
+ * ("agreement-monitor", the drift windows' clock) and so to the report topic. The branch never backpressures the
+ * primary: its stage sheds what it cannot take.
  *
  * <p>With {@code kafka.policy-topic}, the policy topic is a second source ("policy-source"), broadcast into the
  * batcher ({@code policy.PolicyBatcher}, uid "micro-batch-policy", in place of the MicroBatcher): each batch
@@ -88,6 +99,13 @@ public final class LabelstreamJob {
     /** The same, with another way to open the classifier in the classify stage (null: the real core): for tests. */
     static void build(StreamExecutionEnvironment env, JobSettings settings,
             ClassifyBatchFunction.ClassifierFactory classifierFactory) {
+        build(env, settings, classifierFactory, null);
+    }
+
+    /** The same, with another way to open the shadow's classifier too (null: the real core): for tests. */
+    static void build(StreamExecutionEnvironment env, JobSettings settings,
+            ClassifyBatchFunction.ClassifierFactory classifierFactory,
+            ClassifyBatchFunction.ClassifierFactory shadowFactory) {
         Configuration conf = settings.configuration();
         ModelIdentity model = settings.model();
         env.enableCheckpointing(settings.checkpointInterval().toMillis(), CheckpointingMode.EXACTLY_ONCE);
@@ -97,7 +115,7 @@ public final class LabelstreamJob {
 
         DriftSettings drift = settings.drift();
         DataStream<SourceRecord> records = env
-                .fromSource(KafkaIo.source(conf), watermarks(drift), "kafka-source")
+                .fromSource(KafkaIo.source(conf), watermarks(drift, settings.shadowModel().isPresent()), "kafka-source")
                 .uid("kafka-source");
         SingleOutputStreamOperator<InputEvent> events = records
                 .process(new DecodeFunction(conf.get(KafkaOptions.INPUT_FORMAT), conf.get(KafkaOptions.INPUT_MAX_BYTES)))
@@ -107,6 +125,9 @@ public final class LabelstreamJob {
 
         ClassifyBatchFunction classify = classifierFactory == null ? new ClassifyBatchFunction(conf, model)
                 : new ClassifyBatchFunction(conf, model, classifierFactory);
+        if (settings.shadowModel().isPresent()) {
+            classify.withShadow(new ShadowSample(conf.get(ShadowOptions.SAMPLE_RATE)));
+        }
         DataStream<OutboundRecord> policyEvents = null;
         SingleOutputStreamOperator<Outcome> outcomes;
         if (settings.policyTopic().isEmpty()) {
@@ -144,6 +165,9 @@ public final class LabelstreamJob {
         if (policyEvents != null) {
             outputs = outputs.union(policyEvents);
         }
+        if (settings.shadowModel().isPresent()) {
+            outputs = outputs.union(shadowStage(outcomes, settings, shadowFactory));
+        }
         if (drift.enabled()) {
             DataStream<DriftObservation> observed = outcomes
                     .flatMap(new ObservationOf())
@@ -160,6 +184,68 @@ public final class LabelstreamJob {
                 .sinkTo(KafkaIo.sink(conf))
                 .name("kafka-sink")
                 .uid("kafka-sink");
+    }
+
+    /**
+     * The shadow branch: the sampled records of the primary's outcomes, batched again, scored by the shadow's own
+     * async stage (which sheds rather than backpressures, see {@link ShadowClassifyFunction}), its decisions to the
+     * shadow topic and its comparisons into the agreement windows. Only with shadow.model.dir.
+     */
+    private static DataStream<OutboundRecord> shadowStage(DataStream<Outcome> outcomes, JobSettings settings,
+            ClassifyBatchFunction.ClassifierFactory shadowFactory) {
+        Configuration conf = settings.configuration();
+        ModelIdentity shadowModel = settings.shadowModel().orElseThrow();
+        DataStream<ShadowInput> sampled = outcomes
+                .flatMap(new ShadowInputOf())
+                .returns(TypeInformation.of(ShadowInput.class))
+                .name("shadow-inputs")
+                .uid("shadow-inputs");
+        TokenEstimator<InputEvent> tokens = tokenEstimator(settings.maxLength());
+        SingleOutputStreamOperator<List<ShadowInput>> batches = MicroBatcher.apply(sampled, settings.batching(),
+                s -> tokens.estimate(s.input()));
+        batches.uid("shadow-micro-batch").name("shadow-micro-batch");
+        ShadowClassifyFunction shadow = shadowFactory == null ? new ShadowClassifyFunction(conf, shadowModel)
+                : new ShadowClassifyFunction(conf, shadowModel, shadowFactory);
+        SingleOutputStreamOperator<ShadowOutcome> scored = AsyncDataStream.unorderedWait(batches, shadow,
+                ShadowClassifyFunction.operatorTimeout(conf).toMillis(), TimeUnit.MILLISECONDS,
+                ShadowClassifyFunction.capacity(conf))
+                .name("shadow-classify")
+                .uid("shadow-classify");
+        DataStream<OutboundRecord> decisions = scored
+                .flatMap(new ShadowRecordOf())
+                .returns(TypeInformation.of(OutboundRecord.class))
+                .name("shadow-records")
+                .uid("shadow-records");
+        DataStream<AgreementObservation> compared = scored
+                .map(ShadowOutcome::observation)
+                .returns(TypeInformation.of(AgreementObservation.class))
+                .name("shadow-observations")
+                .uid("shadow-observations");
+        return decisions.union(AgreementMonitor.reports(compared, conf));
+    }
+
+    /** The shadow's input of an outcome, if the record is in the shadow's sample. */
+    static final class ShadowInputOf implements FlatMapFunction<Outcome, ShadowInput> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void flatMap(Outcome o, Collector<ShadowInput> out) {
+            if (o.shadow() != null) {
+                out.collect(o.shadow());
+            }
+        }
+    }
+
+    /** The shadow-topic record of a shadow outcome, if the shadow scored the record. */
+    static final class ShadowRecordOf implements FlatMapFunction<ShadowOutcome, OutboundRecord> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public void flatMap(ShadowOutcome o, Collector<OutboundRecord> out) {
+            if (o.record() != null) {
+                out.collect(o.record());
+            }
+        }
     }
 
     /** The async classify stage over {@code batches}; one uid for both batch types, as it is one stage. */
@@ -201,11 +287,11 @@ public final class LabelstreamJob {
     }
 
     /**
-     * Event-time drift windows need the source's watermarks, generated per Kafka partition from the records'
+     * Event-time drift (or shadow agreement) windows need the source's watermarks, generated per Kafka partition from the records'
      * timestamps; otherwise the job runs without watermarks.
      */
-    static WatermarkStrategy<SourceRecord> watermarks(DriftSettings drift) {
-        if (!drift.enabled() || drift.windowTime() != DriftOptions.WindowTime.EVENT) {
+    static WatermarkStrategy<SourceRecord> watermarks(DriftSettings drift, boolean shadow) {
+        if (!(drift.enabled() || shadow) || drift.windowTime() != DriftOptions.WindowTime.EVENT) {
             return WatermarkStrategy.noWatermarks();
         }
         return WatermarkStrategy.<SourceRecord>forBoundedOutOfOrderness(drift.maxOutOfOrderness())

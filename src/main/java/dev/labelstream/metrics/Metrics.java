@@ -44,6 +44,18 @@ public final class Metrics {
     public static final String PROVIDER = "provider";
     /** Subgroup of the drift monitor's gauges. */
     public static final String DRIFT = "drift";
+    /** Subgroup of the shadow model's agreement gauges. */
+    public static final String SHADOW = "shadow";
+    /** Shadow gauges: the latest window's top-label agreement, records compared, shed, failed, actions changed. */
+    public static final String SHADOW_AGREEMENT = "agreement";
+    public static final String SHADOW_COMPARED = "compared";
+    public static final String SHADOW_SHED = "shed";
+    public static final String SHADOW_FAILED = "failed";
+    public static final String SHADOW_ACTIONS_CHANGED = "actionsChanged";
+    /** Counters of the shadow stage: records it scored, shed (it was behind) and failed. */
+    public static final String SHADOW_SCORED = "shadowScored";
+    public static final String SHADOW_SHED_RECORDS = "shadowShed";
+    public static final String SHADOW_FAILED_RECORDS = "shadowFailed";
     /** Label of the drift gauges, below {@link #DRIFT}: model name@version. */
     public static final String MODEL = "model";
 

@@ -17,6 +17,8 @@ import dev.labelstream.moderation.ModerationPolicy;
 import dev.labelstream.policy.PolicyDocument;
 import dev.labelstream.policy.PolicyOptions;
 import dev.labelstream.policy.PolicyRejectedException;
+import dev.labelstream.shadow.ShadowOptions;
+import dev.labelstream.shadow.ShadowSample;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.moderation.Thresholds;
@@ -59,7 +61,8 @@ public final class JobSettings {
      * type pass here, the {@code run --help} table and the reflection test that gives each option a bad value.
      */
     public static final List<Class<?>> OPTION_CLASSES = List.of(KafkaOptions.class, InferenceOptions.class,
-            BatchingOptions.class, JobOptions.class, ModerationOptions.class, PolicyOptions.class, DriftOptions.class);
+            BatchingOptions.class, JobOptions.class, ModerationOptions.class, PolicyOptions.class, DriftOptions.class,
+            ShadowOptions.class);
 
     /** Flink refuses checkpoint intervals and timeouts below this (CheckpointConfig's minimum). */
     static final Duration MINIMAL_CHECKPOINT_TIME = Duration.ofMillis(10);
@@ -85,6 +88,8 @@ public final class JobSettings {
      * the pre-flight's newest version ({@link #withStartingPolicy}), else the bundle's thresholds. Null without.
      */
     private final PolicyDocument startingPolicy;
+    /** With {@code shadow.model.dir}: the candidate model, checked as the primary is; null without. */
+    private final ModelIdentity shadowModel;
 
     /**
      * Where the pre-flight's starting policy travels in the configuration (its JSON), so that {@link
@@ -95,7 +100,8 @@ public final class JobSettings {
 
     private JobSettings(Configuration configuration, BatchingSettings batching, DriftSettings drift,
             Duration checkpointInterval, Duration checkpointTimeout, Duration restartDelay,
-            Duration transactionTimeout, ModelIdentity model, PolicyDocument startingPolicy) {
+            Duration transactionTimeout, ModelIdentity model, PolicyDocument startingPolicy,
+            ModelIdentity shadowModel) {
         this.configuration = configuration;
         this.batching = batching;
         this.drift = drift;
@@ -105,6 +111,7 @@ public final class JobSettings {
         this.transactionTimeout = transactionTimeout;
         this.model = model;
         this.startingPolicy = startingPolicy;
+        this.shadowModel = shadowModel;
     }
 
     /**
@@ -130,6 +137,7 @@ public final class JobSettings {
         ModelBundle bundle = checkInference(conf);
         ModelIdentity model = checkModel(bundle, conf);
         PolicyDocument startingPolicy = startingPolicy(conf, bundle, model);
+        ModelIdentity shadowModel = checkShadow(conf);
 
         Duration interval = conf.get(JobOptions.CHECKPOINT_INTERVAL);
         Duration timeout = conf.get(JobOptions.CHECKPOINT_TIMEOUT);
@@ -144,7 +152,7 @@ public final class JobSettings {
         }
         Duration transactionTimeout = transactionTimeout(conf, resolved, interval.plus(timeout).plus(restart));
         return new JobSettings(resolved, batching, drift, interval, timeout, restart, transactionTimeout, model,
-                startingPolicy);
+                startingPolicy, shadowModel);
     }
 
     /**
@@ -159,7 +167,7 @@ public final class JobSettings {
         c.setString(STARTING_POLICY, policy.toJson());
         checkStarting(policy, c, model);
         return new JobSettings(c, batching, drift, checkpointInterval, checkpointTimeout, restartDelay,
-                transactionTimeout, model, policy);
+                transactionTimeout, model, policy, shadowModel);
     }
 
     /**
@@ -359,6 +367,64 @@ public final class JobSettings {
         }
     }
 
+    // ------------------------------------------------------------------------------------------------ shadow
+
+    /**
+     * The shadow options, checked whether or not a shadow is set (a value that could never work is a mistake
+     * whenever it is given), and the shadow bundle with the same checks as the primary's, its errors naming
+     * {@code shadow.model.dir}. Returns the shadow model, or null without one.
+     */
+    private static ModelIdentity checkShadow(Configuration conf) {
+        new ShadowSample(conf.get(ShadowOptions.SAMPLE_RATE));
+        atLeast(ShadowOptions.MAX_IN_FLIGHT, conf.get(ShadowOptions.MAX_IN_FLIGHT), 1);
+        atLeast(ShadowOptions.THREADS, conf.get(ShadowOptions.THREADS), 1);
+        atLeast(ShadowOptions.MIN_RECORDS, conf.get(ShadowOptions.MIN_RECORDS), 1);
+        atLeast(ShadowOptions.EXAMPLES, conf.get(ShadowOptions.EXAMPLES), 0);
+        double warn = conf.get(ShadowOptions.AGREEMENT_WARN);
+        double alert = conf.get(ShadowOptions.AGREEMENT_ALERT);
+        if (!(warn >= 0 && warn <= 1 && alert >= 0 && alert <= warn)) {
+            throw new IllegalArgumentException(ShadowOptions.AGREEMENT_ALERT.key() + " (" + alert + ") and "
+                    + ShadowOptions.AGREEMENT_WARN.key() + " (" + warn + ") must satisfy 0 <= alert <= warn <= 1");
+        }
+        String dir = conf.getOptional(ShadowOptions.MODEL_DIR).orElse(null);
+        if (dir == null) {
+            return null;
+        }
+        String topic = conf.get(KafkaOptions.SHADOW_TOPIC);
+        String key = KafkaOptions.SHADOW_TOPIC.key();
+        if (!topic.matches("[A-Za-z0-9._-]{1,249}")) {
+            throw new IllegalArgumentException(key + ": '" + topic + "' is not a Kafka topic name (1 to 249 of the"
+                    + " characters a-z A-Z 0-9 . _ -)");
+        }
+        for (ConfigOption<String> other : List.of(KafkaOptions.INPUT_TOPIC, KafkaOptions.OUTPUT_TOPIC,
+                KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC, PolicyOptions.POLICY_TOPIC)) {
+            if (topic.equals(conf.getOptional(other).orElse(null))) {
+                throw new IllegalArgumentException(key + " and " + other.key() + " are the same topic (" + topic
+                        + "): shadow decisions must never mix with the job's other records; give them a topic of"
+                        + " their own");
+            }
+        }
+        Configuration shadow = shadowConfiguration(conf);
+        try {
+            return Classifier.check(ModelBundle.load(shadow), shadow);
+        } catch (InvalidModelBundleException | java.io.UncheckedIOException | IllegalArgumentException e) {
+            throw new IllegalArgumentException(ShadowOptions.MODEL_DIR.key() + ": " + e.getMessage()
+                    + " (the shadow bundle is checked as inference.model.dir is, with the same inference and"
+                    + " moderation options)", e);
+        }
+    }
+
+    /**
+     * The configuration the shadow's classifier opens with: the job's, with {@code inference.model.dir} the shadow
+     * bundle (the built-in model choice dropped), so it runs with the same inference and moderation options.
+     */
+    public static Configuration shadowConfiguration(Configuration conf) {
+        Configuration c = new Configuration(conf);
+        c.removeConfig(InferenceOptions.MODEL_BUILTIN);
+        c.set(InferenceOptions.MODEL_DIR, conf.get(ShadowOptions.MODEL_DIR));
+        return c;
+    }
+
     // ------------------------------------------------------------------------------------------------ policy
 
     /**
@@ -549,6 +615,11 @@ public final class JobSettings {
         return startingPolicy;
     }
 
+    /** With {@code shadow.model.dir}: the candidate model the shadow stage scores with. */
+    public java.util.Optional<ModelIdentity> shadowModel() {
+        return java.util.Optional.ofNullable(shadowModel);
+    }
+
     /** The model's effective max length (the bundle's, or inference.max-length). */
     public int maxLength() {
         return model.maxLength();
@@ -565,15 +636,20 @@ public final class JobSettings {
     }
 
     /**
-     * Every topic the job writes, with the option that names it: output and dead letters, and the report (drift)
-     * topic when drift is on or a policy topic is set (policy events go there). Two options may name one topic;
-     * the first keeps it.
+     * Every topic the job writes, with the option that names it: output and dead letters, the report (drift)
+     * topic when drift is on, a policy topic is set (policy events go there) or a shadow model is (its agreement
+     * reports), and the shadow topic with a shadow model. Two options may name one topic; the first keeps it.
      */
     public Map<String, String> writtenTopics() {
         Map<String, String> out = new LinkedHashMap<>();
-        List<ConfigOption<String>> options = drift.enabled() || policyTopic().isPresent()
-                ? List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC)
-                : List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC);
+        List<ConfigOption<String>> options = new java.util.ArrayList<>(
+                List.of(KafkaOptions.OUTPUT_TOPIC, KafkaOptions.DEAD_LETTER_TOPIC));
+        if (drift.enabled() || policyTopic().isPresent() || shadowModel != null) {
+            options.add(KafkaOptions.DRIFT_TOPIC);
+        }
+        if (shadowModel != null) {
+            options.add(KafkaOptions.SHADOW_TOPIC);
+        }
         for (ConfigOption<String> o : options) {
             out.putIfAbsent(configuration.get(o), o.key());
         }

@@ -1,6 +1,7 @@
 package dev.labelstream.settings;
 
 import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.shadow.ShadowOptions;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ReadableConfig;
@@ -18,6 +19,9 @@ import org.slf4j.LoggerFactory;
  * arithmetic plus its padding (batch 1 34.0 rec/s, 8: 30.8, 128: 22.1 on the same machine). Explicit settings always
  * win; the other values fill the cores that are left. CUDA keeps the options' own defaults (the GPU does the work,
  * the session uses one intra-op thread, big calls are what make it fast).
+ *
+ * <p>With a shadow model ({@code shadow.model.dir}), its {@code shadow.threads} threads run one intra-op thread
+ * each and are taken from the cores first; the primary's defaults share out the cores left (at least one).
  *
  * <p>Resolved where the stage starts, on the TaskManager, so "cores" are that machine's, not the client's.
  */
@@ -41,14 +45,18 @@ public record ThreadBudget(int asyncThreads, int intraOpThreads, int maxSubBatch
             return new ThreadBudget(conf.get(JobOptions.ASYNC_THREADS), conf.get(InferenceOptions.INTRA_OP_THREADS),
                     conf.get(InferenceOptions.MAX_SUB_BATCH), "CUDA provider: the options' own defaults");
         }
+        // A shadow model's threads (one intra-op thread each, ShadowClassifyFunction) take their cores first.
+        int shadow = conf.getOptional(ShadowOptions.MODEL_DIR).isPresent() ? conf.get(ShadowOptions.THREADS) : 0;
+        int left = Math.max(1, cores - shadow);
         // 0 intra-op threads is ONNX Runtime's "one per core": count it as the cores when sharing them out.
         int intraCount = intraOp.map(i -> i == 0 ? cores : i).orElse(0);
-        int callers = threads.orElseGet(() -> intraCount > 0 ? Math.max(1, cores / intraCount)
-                : Math.min(cores, capacity));
-        int intra = intraOp.orElseGet(() -> Math.max(1, cores / callers));
+        int callers = threads.orElseGet(() -> intraCount > 0 ? Math.max(1, left / intraCount)
+                : Math.min(left, capacity));
+        int intra = intraOp.orElseGet(() -> Math.max(1, left / callers));
         int rows = subBatch.orElse(CPU_MAX_SUB_BATCH);
-        String reason = String.format("CPU provider, %d cores: %d caller thread%s (%s) x %d intra-op thread%s (%s),"
-                        + " %d row%s per model call (%s)", cores, callers, callers == 1 ? "" : "s",
+        String reason = String.format("CPU provider, %d cores%s: %d caller thread%s (%s) x %d intra-op thread%s (%s),"
+                        + " %d row%s per model call (%s)", cores, shadow == 0 ? "" : " (" + shadow + " for the shadow"
+                        + " model's thread" + (shadow == 1 ? "" : "s") + ", " + left + " left)", callers, callers == 1 ? "" : "s",
                 threads.isPresent() ? "set" : "cores, at most async.capacity", intra, intra == 1 ? "" : "s",
                 intraOp.isPresent() ? "set" : "cores / callers", rows, rows == 1 ? "" : "s",
                 subBatch.isPresent() ? "set" : "no padding, measured fastest on a CPU");
