@@ -9,6 +9,12 @@ import dev.labelstream.config.ModelArgs;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
+import dev.labelstream.avro.AgreementReport;
+import dev.labelstream.shadow.AgreementMonitor;
+import dev.labelstream.shadow.ShadowOptions;
+import dev.labelstream.inference.ModelBundle;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import dev.labelstream.avro.DriftStatistic;
 import dev.labelstream.avro.DriftStatus;
 import dev.labelstream.avro.PolicyEvent;
@@ -71,6 +77,9 @@ public final class DemoCommand implements Callable<Integer> {
     static final String DEAD_LETTERS = "texts-dead-letters";
     static final String DRIFT = "texts-drift";
     static final String POLICIES = "texts-policies";
+    static final String SHADOW = "texts-shadow";
+    /** Messages the candidate model's head is trained on: few, so that it disagrees with the default model. */
+    static final int CANDIDATE_MESSAGES = 16;
     /** The policy the demo's job follows on {@link #POLICIES}. */
     static final String POLICY_ID = "demo-community";
     /**
@@ -100,6 +109,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism (default: ${DEFAULT-VALUE}).")
     int parallelism;
 
+    @Option(names = "--shadow-sample-rate", defaultValue = "0.5", paramLabel = "RATE",
+            description = "Share of records a candidate model (the default encoder with a head trained on only "
+                    + CANDIDATE_MESSAGES + " messages) scores in shadow, with its agreement report per window; 0 for"
+                    + " no shadow (default: ${DEFAULT-VALUE}: on a 2-core machine the shadow takes one core).")
+    double shadowSampleRate;
+
     @Option(names = "--follow", description = "Keep producing and classifying until Ctrl-C.")
     boolean follow;
 
@@ -113,13 +128,39 @@ public final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         long t0 = System.nanoTime();
+        if (shadowSampleRate > 0) {
+            candidate = Files.createTempDirectory("labelstream-demo-candidate");
+            CandidateModel.write(ModelBundle.load(modelArgs.toConfiguration()), modelArgs.toConfiguration(),
+                    DemoData.messages(), CANDIDATE_MESSAGES, candidate.resolve("model"));
+        }
+        try {
+            return demo(out, t0);
+        } finally {
+            if (candidate != null) {
+                deleteQuietly(candidate);
+            }
+        }
+    }
+
+    /** The candidate model's directory (a temporary one), or null without a shadow. */
+    private Path candidate;
+
+    private static void deleteQuietly(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException e) {
+            // a temporary directory: the system cleans it up
+        }
+    }
+
+    private int demo(PrintWriter out, long t0) throws Exception {
         // The options first (the pass 'run' uses), before a broker is started for them: the address is a stand-in.
         dev.labelstream.config.Options.validate(jobConfiguration("localhost:9092"));
         out.println("labelstream demo: starting an embedded Kafka broker (KRaft) ...");
         out.flush();
         try (EmbeddedKafka kafka = EmbeddedKafka.start(Map.of())) {
             kafka.createTopics(2, INPUT);
-            kafka.createTopics(1, OUTPUT, DEAD_LETTERS, DRIFT);
+            kafka.createTopics(1, OUTPUT, DEAD_LETTERS, DRIFT, SHADOW);
             createCompacted(kafka, POLICIES);
             out.printf("  broker %s, topics %s (2 partitions), %s, %s, %s, %s (compacted)%n", kafka.bootstrapServers(),
                     INPUT, OUTPUT, DEAD_LETTERS, DRIFT, POLICIES);
@@ -192,6 +233,11 @@ public final class DemoCommand implements Callable<Integer> {
         conf.set(DriftOptions.DEAD_LETTER_RATE_WARN, 0.05);
         conf.set(DriftOptions.DEAD_LETTER_RATE_ALERT, 0.1);
         conf.set(RestOptions.PORT, 0);
+        if (candidate != null) {
+            conf.set(ShadowOptions.MODEL_DIR, candidate.resolve("model").toString());
+            conf.set(ShadowOptions.SAMPLE_RATE, shadowSampleRate);
+            conf.set(KafkaOptions.SHADOW_TOPIC, SHADOW);
+        }
         return conf;
     }
 
@@ -259,6 +305,10 @@ public final class DemoCommand implements Callable<Integer> {
                     if (d != null) {
                         out.printf(Locale.ROOT, "[%5.1fs] drift: %s%n", (System.nanoTime() - t0) / 1e9,
                                 DriftReports.headline(d));
+                    }
+                    while (s.agreementPrinted < s.agreement.size()) {
+                        out.printf(Locale.ROOT, "[%5.1fs] shadow: %s%n", (System.nanoTime() - t0) / 1e9,
+                                AgreementMonitor.headline(s.agreement.get(s.agreementPrinted++)));
                     }
                 }
                 if (policyPublishedAt.get() == 0 && s.classified + s.deadLetters >= policyAt) {
@@ -389,6 +439,9 @@ public final class DemoCommand implements Callable<Integer> {
         final Map<String, ClassifiedEvent> examples = new TreeMap<>();
         final Map<String, String> exampleSubjects = new HashMap<>();
         final List<DriftReport> drift = new ArrayList<>();
+        /** The shadow's agreement reports, in arrival order. */
+        final List<AgreementReport> agreement = new ArrayList<>();
+        int agreementPrinted;
         /** Actions per policy version that decided them (the bundle's thresholds, then the published policy). */
         final Map<String, Map<String, Long>> actionsByPolicy = new java.util.LinkedHashMap<>();
         /** When the stricter policy was acknowledged by the broker (ms, wall clock); 0 before. */
@@ -412,6 +465,10 @@ public final class DemoCommand implements Callable<Integer> {
             if (r.topic().equals(DRIFT)) {
                 // The report topic's envelope: other kinds (policy events, shadow agreement) are not the demo's.
                 Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                if (Reports.AGREEMENT_REPORT.equals(envelope.getKind())) {
+                    agreement.add(Reports.body(envelope, AgreementReport.class, KafkaOptions.OutputFormat.JSON));
+                    return null;
+                }
                 if (Reports.POLICY_EVENT.equals(envelope.getKind())) {
                     PolicyEvent p = Reports.body(envelope, PolicyEvent.class, KafkaOptions.OutputFormat.JSON);
                     // One event per subtask: the policy is in force everywhere at the last one.
@@ -523,7 +580,52 @@ public final class DemoCommand implements Callable<Integer> {
                 out.println("  one decision as written to " + OUTPUT + ":\n    "
                         + new String(ClassifiedEvents.encode(c, KafkaOptions.OutputFormat.JSON), StandardCharsets.UTF_8)));
         drift(out, s.drift, start, span);
+        agreement(out, s.agreement);
         out.flush();
+    }
+
+    /**
+     * The shadow's agreement over the whole stream (its windows' figures added up: counts and cells add; agreement
+     * is agreed / compared) and the largest disagreements of the window that had the most.
+     */
+    private static void agreement(PrintWriter out, List<AgreementReport> reports) {
+        if (reports.isEmpty()) {
+            return;
+        }
+        AgreementReport first = reports.get(0);
+        long sampled = 0;
+        long compared = 0;
+        long shed = 0;
+        long failed = 0;
+        double agreed = 0;
+        Map<String, Long> confusion = new TreeMap<>();
+        Map<String, Long> actions = new TreeMap<>();
+        for (AgreementReport r : reports) {
+            sampled += r.getSampled();
+            compared += r.getCompared();
+            shed += r.getShed();
+            failed += r.getFailed();
+            agreed += r.getAgreement() == null ? 0 : r.getAgreement() * r.getCompared();
+            r.getConfusion().forEach(c -> confusion.merge(c.getPrimary() + " -> " + c.getShadow(), c.getCount(),
+                    Long::sum));
+            r.getActions().forEach(a -> actions.merge(a.getPrimary() + " -> " + a.getShadow(), a.getCount(),
+                    Long::sum));
+        }
+        out.printf(Locale.ROOT, "  shadow: %s@%s (head trained on %d messages) beside %s@%s, %d reports written to"
+                        + " %s, decisions to %s%n", first.getShadowModelName(), first.getShadowModelVersion(),
+                CANDIDATE_MESSAGES, first.getPrimaryModelName(), first.getPrimaryModelVersion(), reports.size(),
+                DRIFT, SHADOW);
+        out.printf(Locale.ROOT, "    %d sampled (rate %.2f), %d compared, %d shed, %d failed; top-label agreement"
+                + " %.3f%n", sampled, first.getSampleRate(), compared, shed, failed, compared == 0 ? Double.NaN
+                        : Math.round(agreed) / (double) compared);
+        out.println("    top labels, primary -> shadow: " + confusion);
+        out.println("    actions, primary -> shadow:    " + actions);
+        reports.stream().max(java.util.Comparator.comparingInt(r -> r.getLargestDisagreements().size()))
+                .filter(r -> !r.getLargestDisagreements().isEmpty()).ifPresent(r -> {
+                    out.println("    largest disagreements (ids only) in the window from " + r.getWindowStart() + ":");
+                    r.getLargestDisagreements().forEach(d -> out.printf(Locale.ROOT, "      %-12s %s -> %s  %.3f%n",
+                            d.getInputId(), d.getPrimaryLabel(), d.getShadowLabel(), d.getDistance()));
+                });
     }
 
     /** The drift reports, window by window, each with the part of the stream it holds. */
