@@ -44,7 +44,8 @@ import picocli.CommandLine.Spec;
                     + " and at-least-once; (6) padding efficiency; (7) where a record's CPU time goes; (8) tokens/s"
                     + " and achieved GFLOP/s; (9) the other built-in model (int8 / fp32) through the same pipeline;"
                     + " (10) ONNX Runtime's fp32 and int8 GEMM rate and the model's fraction of it; (11) ML_PREDICT"
-                    + " on the MiniCluster next to the pipeline, drift off in both.",
+                    + " on the MiniCluster next to the pipeline, drift off in both; (12) the pipeline without and"
+                    + " with a policy topic (kafka.policy-topic: the two-input broadcast batcher), the ratio.",
             "Prints min / median / max over --repeat runs and the ratios, and writes report.json, chart.svg and"
                     + " table.txt to --results.",
             "With --sweep: the throughput / latency trade-off over batching.max-records, inference.token-budget"
@@ -52,7 +53,7 @@ import picocli.CommandLine.Spec;
             "Build and run: mvn -B -Pbench package -DskipTests && java -jar target/labelstream.jar bench"})
 public final class BenchCommand implements Callable<Integer> {
     /** Parts of the bench that --skip can leave out. */
-    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, MODELS, GEMM, SQL, FEED }
+    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, MODELS, GEMM, SQL, FEED, POLICY }
 
     /**
      * The bench's broker: one partition for the internal topics, so the first consumer group and the first
@@ -127,7 +128,8 @@ public final class BenchCommand implements Callable<Integer> {
                     + " the defaults before them), naive, peer, latency, models (the other built-in model's"
                     + " pipeline), gemm (ONNX Runtime's GEMM rate), sql (ML_PREDICT vs the pipeline, drift off), feed"
                     + " (the CPU side's ceiling with a tiny graph, tokenization now and before, and texts of"
-                    + " input.max-bytes).")
+                    + " input.max-bytes), policy (the pipeline with the CPU defaults without and with a policy"
+                    + " topic carrying the model's thresholds as a published policy).")
     Set<Part> skip = EnumSet.noneOf(Part.class);
 
     @Option(names = "--results", paramLabel = "DIR",

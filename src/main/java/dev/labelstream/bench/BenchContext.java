@@ -79,8 +79,20 @@ final class BenchContext {
     /** As above; {@code broker}: the embedded broker's thread ids, for the CPU breakdown. */
     BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
             BenchPipeline.Plan plan, Set<Long> broker) throws Exception {
+        return pipeline(kafka, conf, what, r, corpus, plan, broker, null);
+    }
+
+    /**
+     * As above; with {@code policy} (null: none) the job runs with a policy topic that carries it ({@link
+     * BenchPipeline#run(EmbeddedKafka, Configuration, String, BenchCorpus, BenchPipeline.Plan, Set,
+     * BenchPolicy.Document)}), and the line says how many decisions name it.
+     */
+    BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
+            BenchPipeline.Plan plan, Set<Long> broker, BenchPolicy.Document policy) throws Exception {
         String id = what + "-" + (++runCounter);
-        BenchPipeline.Result res = BenchPipeline.run(kafka, conf, id, corpus, plan, broker);
+        BenchPipeline.Result res = BenchPipeline.run(kafka, conf, id, corpus, plan, broker, policy);
+        String decided = policy == null ? "" : String.format(Locale.ROOT, ", %d of %d decided by %s",
+                res.decidedBy(policy.label()), res.classified(), policy.label());
         if (plan.paced()) {
             int[] paced = BenchStats.groupSizes(res.paced().batchKeys);
             out.printf(Locale.ROOT, "  %s: %d of %d paced records out at %s rec/s offered, latency p50 %s ms, p99 %s"
@@ -88,7 +100,7 @@ final class BenchContext {
                     BenchReport.fmt(res.offeredRate()),
                     BenchReport.fmt(BenchStats.percentile(res.paced().latencies(), 50)),
                     BenchReport.fmt(BenchStats.percentile(res.paced().latencies(), 99)),
-                    BenchReport.fmt(BenchStats.mean(paced)), BenchReport.fmt(res.startupMs() / 1000.0),
+                    BenchReport.fmt(BenchStats.mean(paced)), BenchReport.fmt(res.startupMs() / 1000.0) + decided,
                     res.ok() ? "" : "  PROBLEM: " + res.problem());
         } else {
             int[] sizes = BenchStats.groupSizes(res.measured().batchKeys);
@@ -98,7 +110,7 @@ final class BenchContext {
                     BenchReport.fmt(res.processedRate()),
                     BenchReport.fmt(BenchStats.mean(sizes)), BenchReport.fmt(res.cpuCores()),
                     BenchReport.fmt(res.startupMs() / 1000.0), res.deadLetters(),
-                    res.ok() ? "" : "  PROBLEM: " + res.problem());
+                    decided + (res.ok() ? "" : "  PROBLEM: " + res.problem()));
         }
         out.flush();
         return res;

@@ -213,6 +213,9 @@ final class BenchJson {
         m.put("records_out", r.metrics().recordsOut());
         ObjectNode cpu = o.putObject("cpu_ms_by_thread_group");
         r.cpuSplit().forEach((k, v) -> cpu.put(k, v / 1e6));
+        // The policy each decision names (policy_id and policy_version): "id vN", or the bundle's thresholds.
+        ObjectNode decided = o.putObject("decided_by");
+        r.decidedBy().forEach(decided::put);
         if (r.problem() != null) {
             o.put("problem", r.problem());
         }

@@ -1,7 +1,11 @@
 package dev.labelstream.bench;
 
 import dev.labelstream.settings.JobOptions;
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.job.LabelstreamJob;
+import dev.labelstream.job.PolicyStart;
+import dev.labelstream.policy.PolicyDocument;
+import dev.labelstream.policy.PolicyOptions;
 import dev.labelstream.demo.EmbeddedKafka;
 import dev.labelstream.demo.InProcessMetrics;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -57,6 +62,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 final class BenchPipeline {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BenchPipeline.class);
     /** No new output for this long (after the first) means the run is stuck. */
     private static final long STALL_MS = 90_000;
     /** The job must produce its first output within this long (MiniCluster start, model load, first batch). */
@@ -128,10 +134,13 @@ final class BenchPipeline {
                 Double.NaN, Double.NaN, 0);
     }
 
-    /** What one run measured. */
+    /**
+     * What one run measured; {@code decidedBy}: classified records by the policy their decision names ({@link
+     * #policyOf}), all phases together.
+     */
     record Result(String name, Plan plan, Phase warmup, Phase measured, Phase paced, int pacedSent,
             double offeredRate, long startupMs, double cpuCores, JobMetrics metrics, String problem,
-            Map<String, Long> cpuSplit) {
+            Map<String, Long> cpuSplit, Map<String, Integer> decidedBy) {
 
         /**
          * Measured records per second as committed: all pre-loaded records' consumer receive times, from the
@@ -169,6 +178,25 @@ final class BenchPipeline {
         boolean ok() {
             return problem == null;
         }
+
+        /** Classified records, all phases. */
+        int classified() {
+            return warmup.classified() + measured.classified() + paced.classified();
+        }
+
+        /** Classified records whose decision names {@code policy} ("id vN", {@link PolicyDocument#toString}). */
+        int decidedBy(String policy) {
+            return decidedBy.getOrDefault(policy, 0);
+        }
+    }
+
+    /**
+     * The policy a decision names, as {@link PolicyDocument#toString} writes a published one ("id vN"); "no policy
+     * id, &lt;version&gt;" when the bundle's thresholds decided without a policy topic.
+     */
+    static String policyOf(ClassifiedEvent e) {
+        return e.getPolicyId() == null ? "no policy id, " + e.getPolicyVersion()
+                : e.getPolicyId() + " v" + e.getPolicyVersion();
     }
 
     /** Runs the job on {@code kafka} with {@code base} (inference, batching, checkpoint settings) and {@code plan}. */
@@ -183,6 +211,17 @@ final class BenchPipeline {
      */
     static Result run(EmbeddedKafka kafka, Configuration base, String runId, BenchCorpus corpus, Plan plan,
             Set<Long> brokerThreads) throws Exception {
+        return run(kafka, base, runId, corpus, plan, brokerThreads, null);
+    }
+
+    /**
+     * As above; with {@code policy} (null: none), the job has a policy topic: a fresh compacted one, {@code policy}
+     * published to it keyed by its id before the job starts, {@code moderation.policy-id} its id, and the job is
+     * prepared as {@code run} prepares it ({@link PolicyStart#prepare}: pre-flight, then it starts with the
+     * newest version on the topic). Its batcher is then the two-input broadcast operator.
+     */
+    static Result run(EmbeddedKafka kafka, Configuration base, String runId, BenchCorpus corpus, Plan plan,
+            Set<Long> brokerThreads, BenchPolicy.Document policy) throws Exception {
         String prefix = "bench-" + runId;
         String in = prefix + "-in";
         String out = prefix + "-out";
@@ -209,6 +248,13 @@ final class BenchPipeline {
         conf.set(JobOptions.PARALLELISM, parallelism);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
         conf.set(RestOptions.PORT, 0);
+        if (policy != null) {
+            String policies = prefix + "-policies";
+            BenchPolicy.createCompacted(kafka, policies);
+            BenchPolicy.publish(kafka, policies, policy);
+            conf.set(PolicyOptions.POLICY_TOPIC, policies);
+            conf.set(PolicyOptions.POLICY_ID, policy.policy().id());
+        }
         InProcessMetrics.clear();
         InProcessMetrics.configure(conf);
 
@@ -228,6 +274,7 @@ final class BenchPipeline {
         Phase warmup = new Phase();
         Phase measured = new Phase();
         Phase paced = new Phase();
+        Map<String, Integer> decidedBy = new TreeMap<>();
         AtomicInteger pacedSent = new AtomicInteger();
         AtomicBoolean pacing = new AtomicBoolean();
         AtomicBoolean pacingDone = new AtomicBoolean(!plan.paced());
@@ -241,8 +288,16 @@ final class BenchPipeline {
         BenchCpu.Snapshot anchorThreads = null;
         Map<String, Long> cpuSplit = Map.of();
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        LabelstreamJob.build(env, conf);
+        StreamExecutionEnvironment env;
+        if (policy == null) {
+            env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            LabelstreamJob.build(env, conf);
+        } else {
+            JobSettings settings = PolicyStart.prepare(JobSettings.of(conf), Duration.ofSeconds(30),
+                    w -> LOG.warn("{}", w));
+            env = StreamExecutionEnvironment.getExecutionEnvironment(settings.configuration());
+            LabelstreamJob.build(env, settings);
+        }
         long started = System.currentTimeMillis();
         JobClient job = env.executeAsync("labelstream-bench-" + runId);
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
@@ -272,6 +327,7 @@ final class BenchPipeline {
                     if (!seen.add(e.getInputId())) {
                         continue;
                     }
+                    decidedBy.merge(policyOf(e), 1, Integer::sum);
                     long decision = e.getDecisionTime().toEpochMilli();
                     phaseOf(e.getInputId(), warmup, measured, paced).add(now, e.getIngestTime().toEpochMilli(),
                             decision, decision + "/" + Float.floatToIntBits(e.getInferenceLatencyMs()));
@@ -289,7 +345,8 @@ final class BenchPipeline {
                 if (preloadedOut >= preloaded && plan.paced() && !pacing.get()) {
                     pacing.set(true);
                     offeredRate = plan.pacedRate() > 0 ? plan.pacedRate() : plan.loadFraction()
-                            * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null, Map.of())
+                            * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null, Map.of(),
+                                    Map.of())
                                     .peakRate();
                     if (Double.isNaN(offeredRate) || offeredRate <= 0) {
                         problem = "no rate measured to offer a fraction of";
@@ -336,7 +393,7 @@ final class BenchPipeline {
         JobMetrics metrics = metrics();
         cancel(job);
         return new Result(runId, plan, warmup, measured, paced, pacedSent.get(), offeredRate, startupMs, cpuCores,
-                metrics, problem, cpuSplit);
+                metrics, problem, cpuSplit, java.util.Collections.unmodifiableMap(decidedBy));
     }
 
     /** How long to wait for the last paced records: some checkpoints, and at least half a minute. */

@@ -138,10 +138,12 @@ final class BenchSuite {
         List<BenchPipeline.Result> other = new ArrayList<>();
         List<BenchPipeline.Result> noDrift = new ArrayList<>();
         BenchSql.Measured sql = null;
+        BenchPolicy.Measured policy = null;
         Point pipelinePoint = new Point(bestConf.get(JobOptions.ASYNC_THREADS),
                 bestConf.get(InferenceOptions.INTRA_OP_THREADS), bestConf.get(InferenceOptions.MAX_SUB_BATCH));
         boolean needKafka = ctx.runs(Part.PIPELINE) || ctx.runs(Part.DEFAULTS) || ctx.runs(Part.NAIVE)
-                || ctx.runs(Part.LATENCY) || ctx.runs(Part.SQL) || (ctx.runs(Part.MODELS) && otherModel.isPresent());
+                || ctx.runs(Part.LATENCY) || ctx.runs(Part.SQL) || ctx.runs(Part.POLICY)
+                || (ctx.runs(Part.MODELS) && otherModel.isPresent());
         if (needKafka) {
             ctx.out.println("starting an embedded Kafka broker (KRaft) ...");
             ctx.out.flush();
@@ -200,6 +202,13 @@ final class BenchSuite {
                                     Plan.throughput(ctx.warmup, n), broker));
                         }
                         sql = BenchSql.run(ctx, kafka, off, corpus);
+                    }
+                    if (ctx.runs(Part.POLICY)) {
+                        BenchPolicy.Document doc = BenchPolicy.fromThresholds(bundle, conf);
+                        ctx.section("policy: the pipeline with the CPU defaults (" + opts(newDefaults) + ") without"
+                                + " and with a policy topic carrying " + doc.label() + " (the model's thresholds as a"
+                                + " published policy), in pairs: " + doc.json());
+                        policy = BenchPolicy.run(ctx, kafka, conf, corpus, broker, doc);
                     }
                     if (ctx.runs(Part.NAIVE)) {
                         ctx.section("naive job: the same job with batching.max-records=1 (one record per model call)");
@@ -275,6 +284,17 @@ final class BenchSuite {
             report.set("sql", BenchReport.JSON.valueToTree(Map.of("committed_per_s", sql.rate().median(),
                     "mean_batch_size", sql.meanBatch().median(), "max_concurrent_operations", sql.maxConcurrent(),
                     "options", sql.options())));
+        }
+        if (policy != null) {
+            String label = policy.policy().label();
+            addPipelineRows("pipeline, no policy topic (CPU defaults)", policy.without(), tokensPerRecord,
+                    flopsPerRecord);
+            addPipelineRows("pipeline, policy topic with " + label + " (CPU defaults)", policy.with(), tokensPerRecord,
+                    flopsPerRecord);
+            rows.add(new Row("policy: decisions naming " + label + ", policy-topic runs",
+                    Summary.of(policy.decidedByPolicy()), "records", "of " + policy.classifiedWith() + " classified"
+                            + (policy.real() ? "" : "; PROBLEM: " + BenchPolicy.problem(policy))));
+            report.set("policy", BenchPolicy.json(policy, opts(newDefaults)));
         }
         if (gemm != null) {
             rows.add(new Row("GEMM rate, fp32 MatMul " + BenchGemm.SIZE + "^3 (ONNX Runtime)", Summary.of(gemm.fp32()),
@@ -401,6 +421,13 @@ final class BenchSuite {
             ratios.add(new Ratio("sql / DataStream pipeline, drift off", BenchStats.ratio(sql.rate().median(),
                     noDriftCommitted.median()), "committed, same model options; mean SQL batch " + BenchReport.fmt(
                     sql.meanBatch().median()) + "; goal >= 0.9"));
+        }
+        if (policy != null) {
+            ratios.add(new Ratio("pipeline with policy topic / without", policy.ratio(), "committed, CPU defaults,"
+                    + " runs in pairs; processed " + BenchReport.fmt(policy.processedRatio()) + "; the policy chain:"
+                    + " two-input broadcast batcher, decoded records serialized once into it; "
+                    + policy.decidedByPolicy() + " of " + policy.classifiedWith() + " decisions name "
+                    + policy.policy().label()));
         }
         if (gemm != null) {
             boolean thisInt8 = BenchModels.int8(conf);
