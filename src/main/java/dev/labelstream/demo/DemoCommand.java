@@ -142,6 +142,14 @@ public final class DemoCommand implements Callable<Integer> {
         }
     }
 
+    /** Prints the agreement reports that arrived since the last call, one line each. */
+    private static void printAgreement(PrintWriter out, Stats s, long t0) {
+        while (s.agreementPrinted < s.agreement.size()) {
+            out.printf(Locale.ROOT, "[%5.1fs] shadow: %s%n", (System.nanoTime() - t0) / 1e9,
+                    AgreementMonitor.headline(s.agreement.get(s.agreementPrinted++)));
+        }
+    }
+
     /** The candidate model's directory (a temporary one), or null without a shadow. */
     private Path candidate;
 
@@ -306,10 +314,7 @@ public final class DemoCommand implements Callable<Integer> {
                         out.printf(Locale.ROOT, "[%5.1fs] drift: %s%n", (System.nanoTime() - t0) / 1e9,
                                 DriftReports.headline(d));
                     }
-                    while (s.agreementPrinted < s.agreement.size()) {
-                        out.printf(Locale.ROOT, "[%5.1fs] shadow: %s%n", (System.nanoTime() - t0) / 1e9,
-                                AgreementMonitor.headline(s.agreement.get(s.agreementPrinted++)));
-                    }
+                    printAgreement(out, s, t0);
                 }
                 if (policyPublishedAt.get() == 0 && s.classified + s.deadLetters >= policyAt) {
                     publishPolicy(policyProducer, policyPublishedAt);
@@ -339,6 +344,14 @@ public final class DemoCommand implements Callable<Integer> {
                     out.println("demo: the job ended unexpectedly: " + job.getJobStatus().get());
                     return 1;
                 }
+            }
+            // The shadow's windows close with the drift windows, its reports a moment later: a few seconds more.
+            long agreementDeadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (candidate != null && s.agreement.size() < s.drift.size() && System.nanoTime() < agreementDeadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    s.add(r, truth, subjects);
+                }
+                printAgreement(out, s, t0);
             }
         } finally {
             producing.set(false);
