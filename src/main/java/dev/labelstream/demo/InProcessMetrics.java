@@ -19,10 +19,17 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
  * metrics.reporter.inprocess.factory.class: dev.labelstream.demo.InProcessMetrics$Factory}.
  */
 public final class InProcessMetrics implements MetricReporter {
-    /** Live metrics by their identifier (e.g. {@code localhost.taskmanager....labelstream.batchSize}). */
+    /** Flink's group variable of the job id. */
+    private static final String JOB_ID = "<job_id>";
+    /**
+     * Live metrics by their {@linkplain #key key}: the identifier (e.g. {@code
+     * localhost.taskmanager....labelstream.batchSize}) after the id of the metric's job. Flink's identifier names the
+     * job only by its name, so two jobs of the same name in one cluster would otherwise replace each other's
+     * metrics; a job restarting after a failover replaces its own (same job id, same identifier).
+     */
     private static final Map<String, Metric> METRICS = new ConcurrentHashMap<>();
     /**
-     * The same metrics' names and group variables, by identifier. Labelled metrics are found through these: the
+     * The same metrics' names and group variables, by the same key. Labelled metrics are found through these: the
      * identifier holds each label value filtered ({@code model.spam-minilm-l6@1_1_0.status}: Flink replaces the
      * delimiter inside a value), the variables hold it as it was given ({@code <model>} = {@code
      * spam-minilm-l6@1.1.0}).
@@ -46,11 +53,23 @@ public final class InProcessMetrics implements MetricReporter {
         REGISTERED.clear();
     }
 
-    /** Sum of all counters whose identifier ends with {@code suffix} (one per subtask). */
+    /** Sum of all counters whose identifier ends with {@code suffix} (one per subtask, of every job). */
     public static long counter(String suffix) {
         long sum = 0;
         for (Map.Entry<String, Metric> e : METRICS.entrySet()) {
             if (e.getKey().endsWith(suffix) && e.getValue() instanceof Counter c) {
+                sum += c.getCount();
+            }
+        }
+        return sum;
+    }
+
+    /** {@link #counter(String)} of the job with id {@code jobId} alone (a {@code JobID}'s hex string). */
+    public static long counter(String suffix, String jobId) {
+        long sum = 0;
+        for (Map.Entry<String, Registered> e : REGISTERED.entrySet()) {
+            if (e.getKey().endsWith(suffix) && jobId.equals(e.getValue().variables().get(JOB_ID))
+                    && METRICS.get(e.getKey()) instanceof Counter c) {
                 sum += c.getCount();
             }
         }
@@ -130,9 +149,15 @@ public final class InProcessMetrics implements MetricReporter {
 
     @Override
     public void notifyOfAddedMetric(Metric metric, String name, MetricGroup group) {
-        String id = group.getMetricIdentifier(name);
-        METRICS.put(id, metric);
-        REGISTERED.put(id, new Registered(name, new java.util.HashMap<>(group.getAllVariables())));
+        Map<String, String> variables = new java.util.HashMap<>(group.getAllVariables());
+        String key = key(group.getMetricIdentifier(name), variables.get(JOB_ID));
+        METRICS.put(key, metric);
+        REGISTERED.put(key, new Registered(name, variables));
+    }
+
+    /** The identifier after the job id and a slash, or the identifier alone for a metric of no job. */
+    private static String key(String identifier, String jobId) {
+        return jobId == null ? identifier : jobId + "/" + identifier;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.labelstream.metrics.Metrics;
 import java.util.Map;
 import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -49,6 +50,43 @@ class InProcessMetricsTest {
 
         String line = DemoCommand.driftGauges("spam-minilm-l6@1.1.0");
         assertThat(line).contains("status ALERT", "token_length_psi 0.420", "embedding_mmd NaN");
+    }
+
+    /** A decoder's group of job {@code jobId}: Flink's identifier names the job by its name only. */
+    static MetricGroup decoderGroup(String jobId) {
+        return new UnregisteredMetricsGroup() {
+            @Override
+            public String getMetricIdentifier(String name) {
+                return "localhost.taskmanager.tm.labelstream-test.decode.0.labelstream." + name;
+            }
+
+            @Override
+            public Map<String, String> getAllVariables() {
+                return Map.of("<host>", "localhost", "<job_id>", jobId, "<job_name>", "labelstream-test");
+            }
+        };
+    }
+
+    @Test
+    void twoJobsOfOneNameKeepTheirOwnCounters() {
+        InProcessMetrics r = new InProcessMetrics();
+        SimpleCounter a = new SimpleCounter();
+        SimpleCounter b = new SimpleCounter();
+        a.inc(3);
+        b.inc(5);
+        r.notifyOfAddedMetric(a, Metrics.RECORDS_IN, decoderGroup("aa"));
+        r.notifyOfAddedMetric(b, Metrics.RECORDS_IN, decoderGroup("bb"));
+
+        String suffix = InProcessMetrics.suffix(Metrics.RECORDS_IN);
+        assertThat(InProcessMetrics.counter(suffix, "aa")).isEqualTo(3);
+        assertThat(InProcessMetrics.counter(suffix, "bb")).isEqualTo(5);
+        assertThat(InProcessMetrics.counter(suffix, "cc")).isZero();
+        assertThat(InProcessMetrics.counter(suffix)).as("every job").isEqualTo(8);
+        // a restarted attempt of a job registers its counter again: it replaces the attempt before
+        SimpleCounter again = new SimpleCounter();
+        again.inc();
+        r.notifyOfAddedMetric(again, Metrics.RECORDS_IN, decoderGroup("aa"));
+        assertThat(InProcessMetrics.counter(suffix, "aa")).isEqualTo(1);
     }
 
     @Test

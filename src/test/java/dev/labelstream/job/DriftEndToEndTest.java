@@ -1,6 +1,7 @@
 package dev.labelstream.job;
 
 import dev.labelstream.demo.DemoData;
+import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.avro.DriftReport;
@@ -47,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DriftEndToEndTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2, FaultTestSupport.clusterConf());
 
     static final long WINDOW = 10_000;
     static final String[] SCENARIOS = {"no shift 1", "no shift 2", "no shift 3", "label shift", "length shift",
@@ -101,10 +102,17 @@ class DriftEndToEndTest {
         conf.set(DriftOptions.WINDOW_TIME, DriftOptions.WindowTime.EVENT);
         conf.set(DriftOptions.WINDOW, Duration.ofMillis(WINDOW));
         conf.set(DriftOptions.MAX_OUT_OF_ORDERNESS, Duration.ofSeconds(1));
+        // In @BeforeAll the MiniClusterExtension has not registered its environment yet (it does so per test):
+        // this job runs on a local cluster made from conf, which needs the in-JVM reporter itself.
+        InProcessMetrics.configure(conf);
+        InProcessMetrics.clear();
         JobClient job = JobTestSupport.start(conf);
         List<DriftReport> reports;
         try {
             reports = readReports(t, SCENARIOS.length, Duration.ofMinutes(4));
+            // every input came out (classified, or the one dead letter), counted once
+            assertThat(JobTestSupport.read(t, stream.size(), Duration.ofSeconds(60)).count()).isEqualTo(stream.size());
+            Counters.assertAddUp(job, stream.size());
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -241,6 +249,7 @@ class DriftEndToEndTest {
         conf.set(DriftOptions.MIN_WINDOW_RECORDS, 40);
         // short texts, so the model is quick: the subject lines of the sample's mail (30% spam)
         TestKafka.produce(t.input(), subjects(messages.subList(0, 200)));
+        InProcessMetrics.clear();
         JobClient job = JobTestSupport.start(conf);
         try {
             List<DriftReport> warm = until(t, rs -> rs.stream().anyMatch(r -> r.getReference().contains(
@@ -264,6 +273,10 @@ class DriftEndToEndTest {
             DriftReport alert = shifted.stream().filter(r -> r.getStatus() == DriftStatus.ALERT).findFirst()
                     .orElseThrow();
             assertThat(alert.getTripped()).contains("embedding_cosine_distance");
+
+            int produced = 400 + chat.size();
+            assertThat(JobTestSupport.read(t, produced, Duration.ofSeconds(60)).count()).isEqualTo(produced);
+            Counters.assertAddUp(job, produced);
         } finally {
             JobTestSupport.cancel(job);
         }

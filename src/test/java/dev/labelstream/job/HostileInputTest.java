@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.TextEvent;
+import dev.labelstream.demo.InProcessMetrics;
 import dev.labelstream.io.ClassifiedEvents;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.InputFormat;
@@ -44,12 +45,13 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Hostile and malformed input end to end, one table: every row is a Kafka record with the outcome it must
  * have (classified, or a dead letter of the given kind with its original bytes), read back by its source
  * offset. Two jobs run side by side on the real default model, one reading Avro and one JSON, each on a topic
- * of its own. Neither may restart or stall. Every text carries a marker, and no log event at INFO or above may
+ * of its own. Neither may restart or stall, and each job counts every one of its rows once (recordsIn == rows ==
+ * recordsOut + deadLetters, {@link Counters}). Every text carries a marker, and no log event at INFO or above may
  * contain it (text content may be personal data). The table is README-faults-section.md's.
  */
 class HostileInputTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2, FaultTestSupport.clusterConf());
 
     static final String MARKER = "quokka marmalade";
     /** The input topic accepts 4 MiB records, so that records over input.max-bytes reach the job. */
@@ -224,6 +226,7 @@ class HostileInputTest {
             for (Configuration c : List.of(jc, ac)) {
                 c.setString("restart-strategy.fixed-delay.attempts", "3");
             }
+            InProcessMetrics.clear();
             JobClient jsonJob = JobTestSupport.start(jc);
             JobClient avroJob = JobTestSupport.start(ac);
             try {
@@ -235,6 +238,9 @@ class HostileInputTest {
                     assertThat(FaultTestSupport.restarted(cluster, j.getJobID())).as("job restarted").isFalse();
                     assertThat(j.getJobStatus().get().isGloballyTerminalState()).isFalse();
                 }
+                // the two jobs share a name and a cluster: each job's own counters
+                Counters.assertAddUp(jsonJob, json.size());
+                Counters.assertAddUp(avroJob, avro.size());
             } finally {
                 JobTestSupport.cancel(jsonJob);
                 JobTestSupport.cancel(avroJob);

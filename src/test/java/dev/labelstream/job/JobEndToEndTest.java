@@ -3,7 +3,6 @@ package dev.labelstream.job;
 import dev.labelstream.settings.JobOptions;
 import dev.labelstream.demo.DemoData;
 import dev.labelstream.demo.InProcessMetrics;
-import dev.labelstream.metrics.Metrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.avro.ClassifiedEvent;
@@ -79,7 +78,7 @@ class JobEndToEndTest {
         JobTestSupport.Outputs out;
         try {
             out = JobTestSupport.read(t, N, Duration.ofSeconds(90));
-            assertCountersAddUp(N);
+            Counters.assertAddUp(job, N);
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -136,7 +135,7 @@ class JobEndToEndTest {
         JobTestSupport.Outputs out;
         try {
             out = JobTestSupport.read(t, in.size(), Duration.ofSeconds(90));
-            assertCountersAddUp(in.size());
+            Counters.assertAddUp(job, in.size());
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -174,7 +173,7 @@ class JobEndToEndTest {
         JobTestSupport.Outputs out;
         try {
             out = JobTestSupport.read(t, in.size(), Duration.ofSeconds(90));
-            assertCountersAddUp(in.size());
+            Counters.assertAddUp(job, in.size());
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -183,18 +182,6 @@ class JobEndToEndTest {
                         dev.labelstream.io.KafkaOptions.OutputFormat.AVRO).getSource().getOffset())
                 .toList();
         assertThat(offsets).hasSize(in.size()).isSorted();
-    }
-
-    /**
-     * Every record read was counted once: recordsIn == recordsOut + deadLetters (decoder's and classifier's),
-     * exactly, for a run without a failover (counters restart with each attempt). Read while the job still runs.
-     */
-    static void assertCountersAddUp(long expected) {
-        long in = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.RECORDS_IN));
-        long out = InProcessMetrics.counter(InProcessMetrics.suffix(Metrics.RECORDS_OUT));
-        long dead = InProcessMetrics.counter("." + Metrics.DEAD_LETTERS);
-        assertThat(in).as(Metrics.RECORDS_IN).isEqualTo(expected);
-        assertThat(out + dead).as(Metrics.RECORDS_OUT + " + " + Metrics.DEAD_LETTERS).isEqualTo(in);
     }
 
     static byte[] toBytes(java.nio.ByteBuffer b) {

@@ -126,6 +126,7 @@ class KafkaSecurityTest {
                 FaultTestSupport.Outputs out = FaultTestSupport.read(plain, t, 30, Duration.ofSeconds(120));
                 assertThat(out.copiesById()).hasSize(30);
                 assertThat(out.classified()).hasSize(30);
+                Counters.assertAddUp(job, 30);
                 restViews = restViews(cluster, job.getJobID());
             } finally {
                 JobTestSupport.cancel(job);

@@ -148,6 +148,7 @@ class OverloadTest {
             out = FaultTestSupport.readDistinct(client, t, total, Duration.ofSeconds(30L * seconds + 300));
             assertThat(out.copiesById()).hasSize(total);
             assertThat(FaultTestSupport.restarted(cluster, job.getJobID())).isFalse();
+            Counters.assertAddUp(job, total);
         } finally {
             JobTestSupport.cancel(job);
         }

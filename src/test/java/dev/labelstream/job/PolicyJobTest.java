@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.ModerationAction;
 import dev.labelstream.avro.Report;
+import dev.labelstream.demo.InProcessMetrics;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.InputFormat;
 import dev.labelstream.io.KafkaOptions;
@@ -76,6 +77,7 @@ class PolicyJobTest {
         assertThat(settings.startingPolicy().version()).isEqualTo(1);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(settings.configuration());
         LabelstreamJob.build(env, settings);
+        InProcessMetrics.clear();
         JobClient job = env.executeAsync("labelstream-policy-test");
         List<ClassifiedEvent> all;
         List<Event> reports;
@@ -100,6 +102,8 @@ class PolicyJobTest {
             Thread.sleep(1000); // anything extra (a duplicate) would be committed by now
             all = f.await(Integer.MAX_VALUE, Duration.ofSeconds(3)).classified();
             assertThat(FaultTestSupport.restarted(cluster, job.getJobID())).as("no restart").isFalse();
+            // the policy documents come through a source of their own: recordsIn counts the input topic's
+            Counters.assertAddUp(job, 90 + probes);
         } finally {
             JobTestSupport.cancel(job);
         }

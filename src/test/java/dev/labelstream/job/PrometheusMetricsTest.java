@@ -1,6 +1,7 @@
 package dev.labelstream.job;
 
 import dev.labelstream.demo.DemoData;
+import dev.labelstream.demo.InProcessMetrics;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.inference.ModelBundle;
@@ -39,9 +40,12 @@ class PrometheusMetricsTest {
     @RegisterExtension
     static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(1, reporter());
 
-    /** The same reporter settings the image and the FlinkDeployment use, on a free port. */
+    /**
+     * The same reporter settings the image and the FlinkDeployment use, on a free port; and the in-JVM reporter
+     * next to it, for the job's own counters ({@link Counters}).
+     */
     static Configuration reporter() {
-        Configuration c = new Configuration();
+        Configuration c = FaultTestSupport.clusterConf();
         c.setString("metrics.reporter.prom.factory.class",
                 "org.apache.flink.metrics.prometheus.PrometheusReporterFactory");
         c.setString("metrics.reporter.prom.port", Integer.toString(PORT));
@@ -69,6 +73,7 @@ class PrometheusMetricsTest {
         conf.set(dev.labelstream.io.KafkaOptions.INPUT_MAX_BYTES, 64 * 1024);
         conf.set(dev.labelstream.batching.BatchingOptions.MAX_RECORDS, 8);
         conf.set(dev.labelstream.drift.DriftOptions.WINDOW, Duration.ofSeconds(2));
+        InProcessMetrics.clear();
         JobClient job = JobTestSupport.start(conf);
         String page = "";
         Set<String> exported = Set.of();
@@ -89,6 +94,7 @@ class PrometheusMetricsTest {
                 }
                 Thread.sleep(500);
             }
+            Counters.assertAddUp(job, in.size());
         } finally {
             JobTestSupport.cancel(job);
             Path dump = Path.of("target", "prometheus-scrape.txt");

@@ -4,6 +4,7 @@ import dev.labelstream.settings.JobOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.batching.BatchingOptions;
+import dev.labelstream.demo.InProcessMetrics;
 import dev.labelstream.inference.FaultBundles;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.InputFormat;
@@ -29,6 +30,9 @@ import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.minicluster.MiniCluster;
 import org.apache.flink.test.junit5.InjectMiniCluster;
 import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -60,7 +64,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 @Tag("slow")
 class ResubmissionTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2, FaultTestSupport.clusterConf());
 
     @Test
     void failoverAndResubmissionLeakNoOnnxSession(@InjectMiniCluster MiniCluster cluster) throws Exception {
@@ -132,6 +136,7 @@ class ResubmissionTest {
         args.addAll(List.of("restart-strategy.type=fixed-delay", "restart-strategy.fixed-delay.attempts=3",
                 "restart-strategy.fixed-delay.delay=500 ms"));
 
+        InProcessMetrics.clear();
         FaultTestSupport.produce(client, t.input(), inputs("j1-", 0, 50));
         JobID first = submit(cluster, jar, args);
         int sessionsInParent;
@@ -139,18 +144,30 @@ class ResubmissionTest {
             assertThat(ids(FaultTestSupport.readDistinct(client, t, 50, Duration.ofSeconds(120)))).hasSize(50);
             // the job's OnnxSessions is the jar's copy of the class: the application class path's stays untouched
             sessionsInParent = FaultBundles.openSessions();
+            assertThat(cluster.getJobStatus(first).get()).isEqualTo(JobStatus.RUNNING);
+            assertThat(FaultTestSupport.restarted(cluster, first)).as("first submission restarted").isFalse();
+            Counters.assertAddUp(first, 50);
         } finally {
             cluster.cancelJob(first).get();
         }
         awaitStatus(cluster, first, JobStatus.CANCELED);
 
         FaultTestSupport.produce(client, t.input(), inputs("j2-", 0, 50));
+        // The second submission starts at the group's committed offset (none committed: the earliest): it reads the
+        // first run's records from there again, then the 50 new ones.
+        long committed = committedOffset(client, "group-" + t.input(), t.input());
+        long secondReads = 100 - committed;
         JobID second = submit(cluster, jar, args);
         List<String> ids;
         try {
-            ids = ids(FaultTestSupport.readDistinct(client, t, 100, Duration.ofSeconds(120)));
+            FaultTestSupport.Outputs out = FaultTestSupport.read(client, t, (int) (50 + secondReads),
+                    Duration.ofSeconds(120));
+            ids = ids(out);
+            assertThat(out.count()).as("outputs of both runs").isEqualTo(50 + secondReads);
+            assertThat(out.duplicates()).as("records the second run read again").isEqualTo(secondReads - 50);
             assertThat(cluster.getJobStatus(second).get()).isEqualTo(JobStatus.RUNNING);
             assertThat(FaultTestSupport.restarted(cluster, second)).as("second submission restarted").isFalse();
+            Counters.assertAddUp(second, secondReads);
         } finally {
             cluster.cancelJob(second).get();
         }
@@ -159,7 +176,8 @@ class ResubmissionTest {
         assertThat(ids).filteredOn(id -> id.startsWith("j1-")).hasSize(50);
         assertThat(ids).filteredOn(id -> id.startsWith("j2-")).hasSize(50);
         FaultTestSupport.figures("job jar submitted twice (user-code class loader)", "in=100 distinctIdsOut="
-                + ids.size() + " (run 1: 50/50, run 2: 50/50) jar=" + Files.size(jar) / 1024 + " KiB, no JNI jars");
+                + ids.size() + " (run 1: 50/50, run 2: 50/50; run 2 read " + secondReads + " from committed offset "
+                + committed + ") jar=" + Files.size(jar) / 1024 + " KiB, no JNI jars");
     }
 
     static JobID submit(MiniCluster cluster, Path jar, List<String> args) throws Exception {
@@ -240,6 +258,15 @@ class ResubmissionTest {
             Thread.sleep(100);
         }
         return FaultBundles.openSessions();
+    }
+
+    /** The committed offset of {@code group} on partition 0 of {@code topic}; 0 when it has none. */
+    static long committedOffset(Properties client, String group, String topic) throws Exception {
+        try (Admin admin = Admin.create(client)) {
+            OffsetAndMetadata o = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get()
+                    .get(new TopicPartition(topic, 0));
+            return o == null ? 0 : o.offset();
+        }
     }
 
     static List<String> ids(FaultTestSupport.Outputs out) {
