@@ -48,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ShadowJobTest {
     @RegisterExtension
-    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2);
+    static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2, FaultTestSupport.clusterConf());
 
     private static final int RECORDS = 60;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -153,6 +153,8 @@ class ShadowJobTest {
                     Duration.ofSeconds(60), got -> got.size() >= RECORDS)) {
                 shadow.add(ClassifiedEvents.decode(r.value(), KafkaOptions.OutputFormat.AVRO));
             }
+            // The shadow's records are not the job's records: in and out count the primary's only.
+            Counters.assertAddUp(job, RECORDS);
         } finally {
             JobTestSupport.cancel(job);
         }
@@ -257,6 +259,7 @@ class ShadowJobTest {
         try {
             got = JobTestSupport.read(shadowed, RECORDS, Duration.ofSeconds(120));
             reports = agreementReports(shadowed.drift(), RECORDS);
+            Counters.assertAddUp(b, RECORDS);
         } finally {
             JobTestSupport.cancel(b);
         }
