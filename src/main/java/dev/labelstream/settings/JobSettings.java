@@ -386,19 +386,20 @@ public final class JobSettings {
             throw new IllegalArgumentException(ShadowOptions.AGREEMENT_ALERT.key() + " (" + alert + ") and "
                     + ShadowOptions.AGREEMENT_WARN.key() + " (" + warn + ") must satisfy 0 <= alert <= warn <= 1");
         }
-        String dir = conf.getOptional(ShadowOptions.MODEL_DIR).orElse(null);
-        if (dir == null) {
-            return null;
-        }
         String topic = conf.get(KafkaOptions.SHADOW_TOPIC);
         String key = KafkaOptions.SHADOW_TOPIC.key();
         if (!topic.matches("[A-Za-z0-9._-]{1,249}")) {
             throw new IllegalArgumentException(key + ": '" + topic + "' is not a Kafka topic name (1 to 249 of the"
                     + " characters a-z A-Z 0-9 . _ -)");
         }
+        String dir = conf.getOptional(ShadowOptions.MODEL_DIR).orElse(null);
+        if (dir == null) {
+            return null;
+        }
         for (ConfigOption<String> other : List.of(KafkaOptions.INPUT_TOPIC, KafkaOptions.OUTPUT_TOPIC,
                 KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC, PolicyOptions.POLICY_TOPIC)) {
-            if (topic.equals(conf.getOptional(other).orElse(null))) {
+            // get, not getOptional: a topic left at its default is the job's topic all the same
+            if (topic.equals(conf.get(other))) {
                 throw new IllegalArgumentException(key + " and " + other.key() + " are the same topic (" + topic
                         + "): shadow decisions must never mix with the job's other records; give them a topic of"
                         + " their own");
