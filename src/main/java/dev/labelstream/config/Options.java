@@ -32,7 +32,7 @@ public final class Options {
     private static final List<Class<?>> OPTION_CLASSES = JobSettings.OPTION_CLASSES;
     /** Key prefixes that belong to labelstream: an unknown key under them is a mistake. */
     private static final Set<String> OWN_PREFIXES = Set.of("kafka.", "input.", "output.", "model.", "inference.",
-            "batching.", "async.", "classification.", "moderation.", "job.", "drift.");
+            "batching.", "async.", "classification.", "moderation.", "job.", "drift.", "shadow.");
 
     private Options() {}
 

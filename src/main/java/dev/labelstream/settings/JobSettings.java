@@ -398,7 +398,8 @@ public final class JobSettings {
         }
         for (ConfigOption<String> other : List.of(KafkaOptions.INPUT_TOPIC, KafkaOptions.OUTPUT_TOPIC,
                 KafkaOptions.DEAD_LETTER_TOPIC, KafkaOptions.DRIFT_TOPIC, PolicyOptions.POLICY_TOPIC)) {
-            if (topic.equals(conf.getOptional(other).orElse(null))) {
+            // get, not getOptional: a topic left at its default is the job's topic all the same
+            if (topic.equals(conf.get(other))) {
                 throw new IllegalArgumentException(key + " and " + other.key() + " are the same topic (" + topic
                         + "): shadow decisions must never mix with the job's other records; give them a topic of"
                         + " their own");

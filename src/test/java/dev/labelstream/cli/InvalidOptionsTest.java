@@ -44,6 +44,9 @@ class InvalidOptionsTest {
             Map.entry("job.name", " "),
             Map.entry("model.dir", "/nonexistent/labelstream-model"),
             Map.entry("drift.reference-profile", "/nonexistent/reference-profile.json"),
+            Map.entry("shadow.model.dir", "/nonexistent/labelstream-shadow-model"),
+            // checked with or without a shadow model, as a name
+            Map.entry("kafka.shadow-topic", "bad topic!"),
             // the input topic: a policy topic must be none of the job's own
             Map.entry("kafka.policy-topic", "texts"),
             Map.entry("kafka.shadow-topic", "bad topic!"),

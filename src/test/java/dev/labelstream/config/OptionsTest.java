@@ -78,6 +78,18 @@ class OptionsTest {
                 .hasMessageContaining("missing.yaml").hasMessageContaining("not found");
     }
 
+    /** Every option's key is under one of labelstream's own prefixes, so a misspelling of it is refused. */
+    @Test
+    void aMisspellingOfEveryOptionIsRejected() {
+        for (String key : Options.all().keySet()) {
+            String misspelt = key.substring(0, key.length() - 1);
+            assertThatThrownBy(() -> Options.load(null, Map.of(misspelt, "1"))).as(misspelt)
+                    .hasMessageContaining("unknown option '" + misspelt + "'");
+        }
+        assertThatThrownBy(() -> Options.load(null, Map.of("shadow.model-dir", "/models/candidate")))
+                .hasMessageContaining("did you mean 'shadow.model.dir'");
+    }
+
     @Test
     void startupValidationNamesTheOption() {
         assertThatThrownBy(() -> Options.validate(new Configuration()))
