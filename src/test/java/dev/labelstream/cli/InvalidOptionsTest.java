@@ -49,8 +49,6 @@ class InvalidOptionsTest {
             Map.entry("kafka.shadow-topic", "bad topic!"),
             // the input topic: a policy topic must be none of the job's own
             Map.entry("kafka.policy-topic", "texts"),
-            Map.entry("kafka.shadow-topic", "bad topic!"),
-            Map.entry("shadow.model.dir", "/nonexistent/labelstream-candidate"),
             Map.entry("moderation.policy-id", "bad id!"),
             Map.entry("moderation.tenant-attribute", " "));
     /** Options with no invalid value of their own, and why. */
