@@ -117,6 +117,10 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     private ShadowSample shadowSample;
 
     private transient Classifier classifier;
+    /** Promoted models' classifiers, by bundle directory, opened when a batch first names one. */
+    private transient Map<String, Classifier> promoted;
+    /** The configuration a promoted model opens with (this one's, thread budget resolved). */
+    private transient Configuration resolved;
     /** Runs the batches: async.threads threads, a queue of async.capacity (Flink admits no more). */
     private transient ThreadPoolExecutor executor;
     /** The task of each batch in flight, by its result future (identity), so that {@link #timeout} can cancel it. */
@@ -174,6 +178,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     void open(MetricGroup operatorGroup, int subtask) {
         Configuration conf = ThreadBudget.resolve(this.conf); // CPU: threads and rows per call follow the cores
         classifier = factory.open(conf);
+        resolved = conf;
+        promoted = new ConcurrentHashMap<>();
         outputFormat = conf.get(KafkaOptions.OUTPUT_FORMAT);
         failurePolicy = conf.get(JobOptions.FAILURE_POLICY);
         attemptTimeout = conf.get(JobOptions.ASYNC_TIMEOUT);
@@ -230,7 +236,15 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
      * ({@link PolicyClassifyFunction}); null for the classifier's own thresholds.
      */
     void asyncInvoke(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
-        Task task = new Task(batch, decider, result);
+        asyncInvoke(batch, decider, null, result);
+    }
+
+    /**
+     * The same, classified by the promoted model whose bundle is {@code modelDir} (null: the configured model):
+     * the model the batch was batched with ({@link PolicyClassifyFunction}).
+     */
+    void asyncInvoke(List<InputEvent> batch, Decider decider, String modelDir, ResultFuture<Outcome> result) {
+        Task task = new Task(batch, decider, modelDir, result);
         inFlight.incrementAndGet();
         tasks.put(result, task);
         try {
@@ -266,7 +280,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         boolean queued = executor.remove(task);
         Tally tally = new Tally();
         List<Outcome> out = fail(batch, ErrorKind.INFERENCE_TIMEOUT, "no result within the async operator's timeout"
-                + " (" + AsyncBudget.operatorTimeout(conf).toMillis() + " ms" + (queued ? ", still queued" : "") + ")", tally, decider);
+                + " (" + AsyncBudget.operatorTimeout(conf).toMillis() + " ms" + (queued ? ", still queued" : "") + ")", tally, decider,
+                task.by == null ? classifier : task.by);
         if (task.complete(out, tally)) {
             timeouts.inc();
             LOG.warn("The async operator timed out a batch of {} ({}); its records are dead letters", batch.size(),
@@ -280,14 +295,19 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         /** The policy the batch is decided under; null for the classifier's own thresholds. */
         final Decider decider;
         final ResultFuture<Outcome> result;
+        /** The promoted model's bundle the batch names; null: the configured model. */
+        final String modelDir;
+        /** The classifier of the batch's model, set when the worker starts it. */
+        volatile Classifier by;
         /** Set by the first completion; a later one is discarded and counts nothing. */
         final AtomicBoolean completed = new AtomicBoolean();
         /** Set by {@link #timeout}: a worker that has not started skips the batch, one running stops at its next call. */
         volatile boolean cancelled;
 
-        Task(List<InputEvent> batch, Decider decider, ResultFuture<Outcome> result) {
+        Task(List<InputEvent> batch, Decider decider, String modelDir, ResultFuture<Outcome> result) {
             this.batch = batch;
             this.decider = decider;
+            this.modelDir = modelDir;
             this.result = result;
         }
 
@@ -298,6 +318,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             }
             Tally tally = new Tally();
             List<Outcome> out;
+            by = classifierFor(modelDir);
             try {
                 out = classifyBatch(this, tally);
             } catch (InterruptedException e) {
@@ -309,7 +330,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                 // Never fail the job for one batch: a bug here must still end in dead letters.
                 LOG.error("Unexpected error classifying a batch of {}; sending it to dead letters", batch.size(), t);
                 tally = new Tally();
-                out = fail(batch, ErrorKind.INFERENCE_FAILED, t.toString(), tally, decider);
+                out = fail(batch, ErrorKind.INFERENCE_FAILED, t.toString(), tally, decider, by);
             }
             if (out != null && !complete(out, tally)) {
                 LOG.debug("Discarded the late result of a batch of {} that the async operator timed out",
@@ -405,7 +426,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                 Duration deadline = left < attemptTimeout.toNanos() ? Duration.ofNanos(left) : attemptTimeout;
                 long start = System.nanoTime();
                 try {
-                    List<Outcome> got = classified(rows, classifier.classify(requests(rows), deadline, task.decider), tally);
+                    List<Outcome> got = classified(rows, task.by.classify(requests(rows), deadline, task.decider), tally,
+                            task.by);
                     for (int i = 0; i < got.size(); i++) {
                         out[p.from() + i] = got.get(i);
                     }
@@ -466,7 +488,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     }
 
     private void fill(Outcome[] out, Task task, int from, int to, ErrorKind kind, String message, Tally tally) {
-        List<Outcome> failed = fail(task.batch.subList(from, to), kind, message, tally, task.decider);
+        List<Outcome> failed = fail(task.batch.subList(from, to), kind, message, tally, task.decider, task.by);
         for (int i = 0; i < failed.size(); i++) {
             out[from + i] = failed.get(i);
         }
@@ -496,7 +518,31 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         return in;
     }
 
-    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions, Tally tally) {
+    /**
+     * The classifier of a batch's model: the configured one, or a promoted one, opened the first time a batch names
+     * it (its checks passed in the batcher, on the same files). Should it not open on this TaskManager (a path not
+     * mounted here), the configured model classifies the batch, its decisions say so by their model version, and
+     * the error is logged: one subtask cannot veto a promotion the others have already applied.
+     */
+    private Classifier classifierFor(String modelDir) {
+        if (modelDir == null) {
+            return classifier;
+        }
+        try {
+            return promoted.computeIfAbsent(modelDir, dir -> {
+                Classifier c = Classifier.open(PromotionCheck.withModel(resolved, dir));
+                LOG.info("Opened the promoted model {} ({}) on {}", c.model().key(), dir, c.provider());
+                return c;
+            });
+        } catch (RuntimeException e) {
+            LOG.error("Cannot open the promoted model at {} on this TaskManager ({}); the configured {} classifies"
+                    + " this batch. Make the bundle visible at that path on every TaskManager", modelDir,
+                    e.getMessage(), classifier.model().key());
+            return classifier;
+        }
+    }
+
+    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions, Tally tally, Classifier by) {
         ClassifiedBatch r = decisions.batch();
         float millis = decisions.inferenceMillis();
         inferenceLatency.update(Math.round(millis));
@@ -506,7 +552,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         modelCalls.update(r.modelCalls());
         lastPaddingEfficiencyPpm.set(Math.round(r.paddingEfficiency() * 1e6));
         long now = System.currentTimeMillis();
-        ModelIdentity m = classifier.model();
+        ModelIdentity m = by.model();
         List<Outcome> out = new ArrayList<>(batch.size());
         for (int i = 0; i < batch.size(); i++) {
             InputEvent in = batch.get(i);
@@ -527,7 +573,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
     }
 
     private List<Outcome> fail(List<InputEvent> batch, ErrorKind kind, String message, Tally tally,
-            Decider decider) {
+            Decider decider, Classifier by) {
         // A policy document's failure policy wins over classification.failure-policy.
         JobOptions.FailurePolicy failurePolicy = decider == null || decider.failurePolicy() == null
                 ? this.failurePolicy : JobOptions.FailurePolicy.valueOf(decider.failurePolicy());
@@ -535,7 +581,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         long failedAt = System.currentTimeMillis();
         if (failurePolicy == JobOptions.FailurePolicy.DEAD_LETTER) {
             for (InputEvent e : batch) {
-                out.add(new Outcome(DeadLetters.of(e.source(), kind, message, e.id()), unclassified(e, failedAt)));
+                out.add(new Outcome(DeadLetters.of(e.source(), kind, message, e.id()), unclassified(e, failedAt, by)));
             }
             tally.deadLetters(kind, batch.size());
             return out;
@@ -545,18 +591,18 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         String reason = "unclassified (" + kind + ": " + message + "); " + failurePolicy + " decided";
         long now = System.currentTimeMillis();
         for (InputEvent e : batch) {
-            Decision d = classifier.unclassified(ClassifiedEvents.request(e), action, kind.name(), reason, decider);
+            Decision d = by.unclassified(ClassifiedEvents.request(e), action, kind.name(), reason, decider);
             out.add(new Outcome(ClassifiedEvents.toRecord(e, ClassifiedEvents.build(e, d, 0f, now), outputFormat),
-                    unclassified(e, now)));
+                    unclassified(e, now, by)));
             tally.action(action);
         }
         return out;
     }
 
     /** Inputs that were not classified count in the drift monitor's dead-letter rate, whatever the policy. */
-    private DriftObservation unclassified(InputEvent e, long now) {
-        return drift ? DriftObservation.unclassified(model.name(), model.version(), e.source().timestamp(), now)
-                : null;
+    private DriftObservation unclassified(InputEvent e, long now, Classifier by) {
+        ModelIdentity m = by.model();
+        return drift ? DriftObservation.unclassified(m.name(), m.version(), e.source().timestamp(), now) : null;
     }
 
     @Override
@@ -568,6 +614,9 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         }
         if (classifier != null) {
             classifier.close();
+        }
+        if (promoted != null) {
+            promoted.values().forEach(Classifier::close);
         }
     }
 }

@@ -145,7 +145,7 @@ public final class LabelstreamJob {
                     .setParallelism(1);
             SingleOutputStreamOperator<PolicyBatch<InputEvent>> batches = PolicyBatcher.apply(events, policies,
                     settings.batching(), tokenEstimator(settings.maxLength()), conf.get(PolicyOptions.POLICY_ID),
-                    model.labels(), settings.startingPolicy());
+                    model.labels(), settings.startingPolicy(), new PromotionCheck(conf, model), model.key());
             batches.uid("micro-batch-policy");
             outcomes = classifyStage(batches, new PolicyClassifyFunction(classify,
                     conf.get(PolicyOptions.TENANT_ATTRIBUTE)), conf);
@@ -280,6 +280,7 @@ public final class LabelstreamJob {
                     .setReason(e.reason() == null ? "" : e.reason())
                     .setTime(Instant.ofEpochMilli(e.time()))
                     .setSubtask(e.subtask())
+                    .setModel(e.model())
                     .build();
             byte[] key = e.policyId() == null ? null : e.policyId().getBytes(StandardCharsets.UTF_8);
             return Reports.toRecord(Reports.POLICY_EVENT, 1, e.time(), body, key, List.of(), format);

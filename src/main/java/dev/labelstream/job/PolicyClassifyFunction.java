@@ -13,7 +13,8 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  * The async classify stage of a job with a policy topic: each {@link PolicyBatch} is classified by a {@link
  * ClassifyBatchFunction} (threads, retries, metrics, encoding: all of it its own) and decided under the batch's
  * policy, so a batch is decided under the one policy in force when it was batched, whenever it runs (and after
- * a restore, when Flink replays it from the async operator's state).
+ * a restore, when Flink replays it from the async operator's state), and classified by the model the batch names
+ * (a promoted one, or the configured one).
  *
  * <p>Why a wrapper rather than a second input type of ClassifyBatchFunction: the job without a policy topic
  * keeps exactly its stage and state type ({@code List<InputEvent>}), which its savepoints hold.
@@ -38,7 +39,8 @@ final class PolicyClassifyFunction extends RichAsyncFunction<PolicyBatch<InputEv
 
     @Override
     public void asyncInvoke(PolicyBatch<InputEvent> batch, ResultFuture<Outcome> result) {
-        delegate.asyncInvoke(batch.records(), PolicyDecider.of(batch.policy(), tenantAttribute), result);
+        delegate.asyncInvoke(batch.records(), PolicyDecider.of(batch.policy(), tenantAttribute), batch.modelDir(),
+                result);
     }
 
     @Override

@@ -13,13 +13,19 @@ import org.apache.flink.api.java.typeutils.PojoTypeInfo;
  *
  * @param records the records, in arrival order
  * @param policy the policy that decides them
+ * @param modelDir the bundle of the promoted model that classifies them; null for the configured model
  * @param <T> the record type
  */
-public record PolicyBatch<T>(List<T> records, PolicyDocument policy) {
+public record PolicyBatch<T>(List<T> records, PolicyDocument policy, String modelDir) {
 
     public PolicyBatch {
         Objects.requireNonNull(records, "records");
         Objects.requireNonNull(policy, "policy");
+    }
+
+    /** A batch for the configured model. */
+    public PolicyBatch(List<T> records, PolicyDocument policy) {
+        this(records, policy, null);
     }
 
     /**
@@ -32,7 +38,9 @@ public record PolicyBatch<T>(List<T> records, PolicyDocument policy) {
         try {
             return (TypeInformation) new PojoTypeInfo<>(PolicyBatch.class, List.of(
                     new PojoField(PolicyBatch.class.getDeclaredField("records"), new ListTypeInfo<>(element)),
-                    new PojoField(PolicyBatch.class.getDeclaredField("policy"), PolicySerializer.TYPE_INFO)));
+                    new PojoField(PolicyBatch.class.getDeclaredField("policy"), PolicySerializer.TYPE_INFO),
+                    new PojoField(PolicyBatch.class.getDeclaredField("modelDir"),
+                            org.apache.flink.api.common.typeinfo.Types.STRING)));
         } catch (NoSuchFieldException e) {
             throw new IllegalStateException("PolicyBatch lost a field: this is a bug", e);
         }

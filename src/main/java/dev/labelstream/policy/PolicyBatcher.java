@@ -7,6 +7,7 @@ import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.batching.TokenEstimator;
 import dev.labelstream.io.SourceRecord;
 import dev.labelstream.metrics.Metrics;
+import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.state.BroadcastState;
@@ -54,6 +55,11 @@ import org.slf4j.LoggerFactory;
  * {@link #EVENTS}. Accepted versions are counted ({@code policyAccepted}), their version is the {@code
  * policyVersion} gauge, and they are emitted on {@link #EVENTS} too. Nothing a policy record holds fails the job.
  *
+ * <p>Promotions ({@link ModelControl}, keyed {@code <policy id>/model}, only with a {@link ModelCheck}): a bundle that
+ * passes its checks is the model in force for every record batched after it (each batch carries its directory), a
+ * flush first; one that does not is rejected ({@code MODEL_REJECTED} event, {@code policyRejected} counted) and the
+ * model in force stays. The promoted model is in broadcast state too, and a restore resumes with it.
+ *
  * <p>Watermarks: only the records' input moves event time. The policy topic has no event time of its own, and
  * combining it (Flink's default for two inputs) would hold the records' watermarks back forever.
  *
@@ -79,13 +85,59 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
     static final MapStateDescriptor<String, String> STATE =
             new MapStateDescriptor<>("policy-in-force", Types.STRING, Types.STRING);
 
+    /** The model in force after a promotion: policy id -> {@link Promoted#toJson}; empty: the configured model. */
+    static final MapStateDescriptor<String, String> MODEL_STATE =
+            new MapStateDescriptor<>("model-in-force", Types.STRING, Types.STRING);
+
+    /**
+     * Opens and checks the bundle a promotion names, with the checks the job runs at startup plus those a switch
+     * needs (its version is the one named, its labels are the model in force's, the policy in force fits them).
+     * Supplied by the job, which has the configuration; runs on every subtask, on the same shared files.
+     */
+    public interface ModelCheck extends Serializable {
+        /**
+         * @return the bundle to put in force
+         * @throws PolicyRejectedException saying why not; the model in force stays
+         */
+        Promoted check(ModelControl control, PolicyDocument inForce) throws PolicyRejectedException;
+    }
+
+    /**
+     * A model put in force by a promotion.
+     *
+     * @param dir its bundle directory, as every batch decided by it carries it
+     * @param model its name@version, as its decisions name it
+     */
+    public record Promoted(String dir, String model) implements Serializable {
+        private static final long serialVersionUID = 1L;
+
+        String toJson() {
+            return JSON.createObjectNode().put("dir", dir).put("model", model).toString();
+        }
+
+        static Promoted parse(String json) throws java.io.IOException {
+            com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(json);
+            return new Promoted(n.get("dir").asText(), n.get("model").asText());
+        }
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+
     /** What a policy record does to the policy in force. */
     private final PolicyGate gate;
+    /** Checks promotions; null: this job takes none (records keyed {@code <policy id>/model} are ignored). */
+    private final ModelCheck modelCheck;
+    /** The configured model (inference.model.dir), for the log when state says another one. */
+    private final String configuredModel;
     /** The policy in force while the state holds none: the pre-flight's newest version, or the built-in policy. */
     private final PolicyDocument fallback;
 
     /** The policy in force; every batch flushed now is decided under it. */
     private transient PolicyDocument inForce;
+    /** The promoted model in force; null: the configured model. Every batch flushed now is classified by it. */
+    private transient Promoted model;
+    private transient BroadcastState<String, String> modelState;
     /** The checkpointed copy of {@link #inForce}. */
     private transient BroadcastState<String, String> state;
     /** Events found before the output could take them (a restored policy that no longer fits). */
@@ -104,7 +156,20 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
      */
     public PolicyBatcher(int maxRecords, int maxTokens, long lingerMillis, TokenEstimator<T> estimator,
             String policyId, List<String> labels, PolicyDocument fallback) {
+        this(maxRecords, maxTokens, lingerMillis, estimator, policyId, labels, fallback, null, null);
+    }
+
+    /**
+     * The same, taking promotions ({@link ModelControl}) checked by {@code modelCheck}.
+     *
+     * @param configuredModel the configured model's name@version (for the log)
+     */
+    public PolicyBatcher(int maxRecords, int maxTokens, long lingerMillis, TokenEstimator<T> estimator,
+            String policyId, List<String> labels, PolicyDocument fallback, ModelCheck modelCheck,
+            String configuredModel) {
         super(maxRecords, maxTokens, lingerMillis, estimator);
+        this.modelCheck = modelCheck;
+        this.configuredModel = configuredModel;
         this.gate = new PolicyGate(policyId, labels);
         this.fallback = checkNotNull(fallback, "fallback");
         try {
@@ -123,8 +188,17 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
     public static <T> SingleOutputStreamOperator<PolicyBatch<T>> apply(DataStream<T> records,
             DataStream<SourceRecord> policyRecords, BatchingSettings settings, TokenEstimator<T> estimator,
             String policyId, List<String> labels, PolicyDocument fallback) {
+        return apply(records, policyRecords, settings, estimator, policyId, labels, fallback, null, null);
+    }
+
+    /** The same, taking promotions checked by {@code modelCheck} ({@link #PolicyBatcher(int, int, long,
+     * TokenEstimator, String, List, PolicyDocument, ModelCheck, String)}). */
+    public static <T> SingleOutputStreamOperator<PolicyBatch<T>> apply(DataStream<T> records,
+            DataStream<SourceRecord> policyRecords, BatchingSettings settings, TokenEstimator<T> estimator,
+            String policyId, List<String> labels, PolicyDocument fallback, ModelCheck modelCheck,
+            String configuredModel) {
         PolicyBatcher<T> op = new PolicyBatcher<>(settings.maxRecords(), settings.maxTokens(),
-                settings.lingerMillis(), estimator, policyId, labels, fallback);
+                settings.lingerMillis(), estimator, policyId, labels, fallback, modelCheck, configuredModel);
         return records.connect(policyRecords.broadcast())
                 .transform("micro-batch-policy", PolicyBatch.typeInfo(records.getType()), new Factory<>(op));
     }
@@ -133,8 +207,38 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
     public void initializeState(StateInitializationContext context) throws Exception {
         super.initializeState(context);
         state = context.getOperatorStateStore().getBroadcastState(STATE);
+        modelState = context.getOperatorStateStore().getBroadcastState(MODEL_STATE);
         pending = new ArrayList<>();
         inForce = fallback;
+        restorePolicy();
+        restoreModel();
+    }
+
+    /**
+     * The promoted model in state wins over the configuration (a restart resumes with it); its bundle is checked
+     * again, and one that no longer passes is reported and the configured model decides.
+     */
+    private void restoreModel() throws Exception {
+        String stored = modelState.get(gate.policyId());
+        if (stored == null || modelCheck == null) {
+            return;
+        }
+        Promoted p = Promoted.parse(stored);
+        try {
+            model = modelCheck.check(new ModelControl(p.dir(), p.model().substring(p.model().lastIndexOf('@') + 1)),
+                    inForce);
+            LOG.warn("Running {} ({}), promoted in an earlier run and restored from state, not the configured {}:"
+                    + " the model in force is checkpointed. To run the configured model, publish a promotion to it"
+                    + " on the policy topic, or start without the state", model.model(), model.dir(), configuredModel);
+        } catch (PolicyRejectedException e) {
+            LOG.warn("The promoted model restored from state ({} at {}) no longer passes its checks ({}); the"
+                    + " configured {} decides", p.model(), p.dir(), e.getMessage(), configuredModel);
+            pending.add(new PolicyEvent(PolicyEvent.Kind.MODEL_REJECTED, gate.policyId(), -1,
+                    "restored from state: " + e.getMessage(), System.currentTimeMillis(), subtask(), p.model()));
+        }
+    }
+
+    private void restorePolicy() throws Exception {
         String stored = state.get(gate.policyId());
         if (stored == null) {
             return;
@@ -163,6 +267,11 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
         rejected = Metrics.counter(g, Metrics.POLICY_REJECTED);
         g.gauge(Metrics.POLICY_VERSION, (Gauge<Long>) () -> inForce.version());
         state.put(gate.policyId(), inForce.toJson());
+        if (model != null) {
+            modelState.put(gate.policyId(), model.toJson());
+        } else {
+            modelState.remove(gate.policyId());
+        }
         for (PolicyEvent e : pending) {
             rejected.inc();
             output.collect(EVENTS, new StreamRecord<>(e));
@@ -179,6 +288,11 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
     @Override
     public void processElement2(StreamRecord<SourceRecord> element) throws Exception {
         SourceRecord r = element.getValue();
+        if (modelCheck != null && r.key() != null
+                && ModelControl.key(gate.policyId()).equals(new String(r.key(), java.nio.charset.StandardCharsets.UTF_8))) {
+            promote(r);
+            return;
+        }
         PolicyGate.Verdict v = gate.offer(inForce, r.key(), r.value());
         long now = getProcessingTimeService().getCurrentProcessingTime();
         if (v instanceof PolicyGate.Accept a) {
@@ -202,9 +316,52 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
         }
     }
 
+    /**
+     * A promotion: checked here, on every subtask against the same shared bundle, so a bundle that fails its checks
+     * fails them everywhere and the model in force stays; one that passes is in force for every record batched
+     * after it, in every subtask. Batches already flushed finish on the model they were batched with.
+     */
+    private void promote(SourceRecord r) throws Exception {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        String current = model == null ? configuredModel : model.model();
+        Promoted next;
+        try {
+            next = modelCheck.check(ModelControl.parse(r.value()), inForce);
+        } catch (PolicyRejectedException e) {
+            rejected.inc();
+            LOG.warn("Rejected the promotion at {}: {}; {} stays in force", r.position(), e.getMessage(), current);
+            output.collect(EVENTS, new StreamRecord<>(new PolicyEvent(PolicyEvent.Kind.MODEL_REJECTED,
+                    gate.policyId(), -1, e.getMessage(), now, subtask(), current)));
+            return;
+        }
+        if (next.model().equals(configuredModel)) {
+            next = null; // back to the configured model: its classifier is open already
+        }
+        if (java.util.Objects.equals(model, next)) {
+            LOG.debug("The promotion at {} names the model in force ({}); nothing changes", r.position(), current);
+            return;
+        }
+        flushBeforeControlChange();
+        model = next;
+        String inForceNow = model == null ? configuredModel : model.model();
+        if (model == null) {
+            modelState.remove(gate.policyId());
+        } else {
+            modelState.put(gate.policyId(), model.toJson());
+        }
+        LOG.info("Model {} from {} is in force; it replaces {}", inForceNow, r.position(), current);
+        output.collect(EVENTS, new StreamRecord<>(new PolicyEvent(PolicyEvent.Kind.MODEL_PROMOTED, gate.policyId(),
+                -1, "replaces " + current, now, subtask(), inForceNow)));
+    }
+
     @Override
     protected PolicyBatch<T> batchOf(List<T> records) {
-        return new PolicyBatch<>(records, inForce);
+        return new PolicyBatch<>(records, inForce, model == null ? null : model.dir());
+    }
+
+    /** The promoted model in force, null for the configured one (for tests and logs). */
+    Promoted model() {
+        return model;
     }
 
     /** The policy in force now (for tests and logs). */

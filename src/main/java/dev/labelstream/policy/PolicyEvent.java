@@ -13,13 +13,24 @@ import java.io.Serializable;
  * @param reason why it was rejected, or for an accepted one what it replaced (e.g. "replaces v2")
  * @param time processing time of the event, ms since the epoch
  * @param subtask the subtask that saw it
+ * @param model for a promotion: the model put in force (MODEL_PROMOTED) or the one that stays (MODEL_REJECTED),
+ *     name@version; null for policy documents
  */
-public record PolicyEvent(Kind kind, String policyId, long version, String reason, long time, int subtask)
-        implements Serializable {
+public record PolicyEvent(Kind kind, String policyId, long version, String reason, long time, int subtask,
+        String model) implements Serializable {
     private static final long serialVersionUID = 1L;
+
+    /** An event of a policy document (no model). */
+    public PolicyEvent(Kind kind, String policyId, long version, String reason, long time, int subtask) {
+        this(kind, policyId, version, reason, time, subtask, null);
+    }
 
     public enum Kind {
         ACCEPTED,
-        REJECTED
+        REJECTED,
+        /** A promotion put a model in force ({@code model} names it). */
+        MODEL_PROMOTED,
+        /** A promotion was rejected; {@code model} names the model that stays in force. */
+        MODEL_REJECTED
     }
 }
