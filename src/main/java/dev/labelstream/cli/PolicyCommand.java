@@ -9,6 +9,7 @@ import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.inference.TextInput;
 import dev.labelstream.moderation.ModerationPolicy;
 import dev.labelstream.moderation.PolicySettings;
+import dev.labelstream.policy.ModelControl;
 import dev.labelstream.policy.PolicyDocument;
 import dev.labelstream.policy.PolicyRejectedException;
 import dev.labelstream.policy.PolicyTopic;
@@ -36,13 +37,14 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code labelstream policy validate | publish}: check a policy document against a model and see what it would
- * change before it goes live, then publish it to the policy topic (docs/policy.md). Exit codes: 0 done, 1 the
+ * {@code labelstream policy validate | publish | promote}: check a policy document against a model and see what it
+ * would change before it goes live, then publish it to the policy topic (docs/policy.md); promote a model
+ * (docs/shadow.md). Exit codes: 0 done, 1 the
  * policy was rejected (the reason names the JSON path), 2 bad arguments (picocli).
  */
 @Command(name = "policy", mixinStandardHelpOptions = true,
         description = "Check and publish moderation policy documents (docs/policy.md).",
-        subcommands = {PolicyCommand.Validate.class, PolicyCommand.Publish.class})
+        subcommands = {PolicyCommand.Validate.class, PolicyCommand.Publish.class, PolicyCommand.Promote.class})
 final class PolicyCommand implements Runnable {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -204,18 +206,108 @@ final class PolicyCommand implements Runnable {
                         + " on " + topic + ": publish the change with a version above " + newest.get().version());
                 return 1;
             }
-            props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-            props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-            props.put(ProducerConfig.ACKS_CONFIG, "all");
-            props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(timeout.toMillis(), 1000));
-            // delivery.timeout.ms must cover linger.ms + request.timeout.ms, or the producer refuses to start.
-            props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(timeout.toMillis() / 2, 500));
-            try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
+            try (KafkaProducer<byte[], byte[]> producer = producer(props, timeout)) {
                 // The file's own text, as validated: its description and layout stay readable on the topic.
                 byte[] value = Files.readAllBytes(file);
                 RecordMetadata m = producer.send(new ProducerRecord<>(topic, PolicyTopic.key(policy), value)).get();
                 out.printf("published %s to %s-%d@%d%s%n", policy, m.topic(), m.partition(), m.offset(),
                         newest.map(n -> " (replaces " + n + ")").orElse(""));
+            }
+            out.flush();
+            return 0;
+        }
+    }
+
+    /** A producer for one control record, acknowledged by every replica, bounded by {@code timeout}. */
+    static KafkaProducer<byte[], byte[]> producer(Properties props, Duration timeout) {
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(timeout.toMillis(), 1000));
+        // delivery.timeout.ms must cover linger.ms + request.timeout.ms, or the producer refuses to start.
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(timeout.toMillis() / 2, 500));
+        return new KafkaProducer<>(props);
+    }
+
+    @Command(name = "promote", mixinStandardHelpOptions = true,
+            description = {"Put a model in force in the running jobs that follow --policy-id, without a restart: a"
+                    + " control record keyed <policy-id>/model on the policy topic (docs/shadow.md). Each job checks"
+                    + " the bundle (its startup checks, the version, the same labels, the policy in force fits) and"
+                    + " either puts it in force for every record batched after it, or rejects it with a policy_event"
+                    + " and keeps its model. The bundle is named by an absolute path every TaskManager sees.",
+                    "Example: labelstream policy promote --model-dir /models/spam-1.2.0 --version 1.2.0"
+                            + " --policy-id community --bootstrap-servers localhost:9092 --topic labelstream-policies"})
+    static final class Promote implements Callable<Integer> {
+        @Option(names = "--model-dir", paramLabel = "DIR",
+                description = "The bundle to put in force (checked here too, as the jobs will).")
+        Path modelDir;
+
+        @Option(names = "--version", paramLabel = "VERSION",
+                description = "Its version (default: the bundle's own, read from it).")
+        String version;
+
+        @Option(names = "--shadow", description = "Promote each job's own shadow.model.dir instead.")
+        boolean shadow;
+
+        @Option(names = "--policy-id", required = true, paramLabel = "ID",
+                description = "The jobs' moderation.policy-id.")
+        String policyId;
+
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
+                description = "Kafka brokers.")
+        String bootstrapServers;
+
+        @Option(names = "--topic", required = true, paramLabel = "TOPIC",
+                description = "The policy topic (the jobs' kafka.policy-topic).")
+        String topic;
+
+        @Option(names = "--property", paramLabel = "KEY=VALUE",
+                description = "Kafka client property (security settings), repeatable.")
+        Map<String, String> properties = Map.of();
+
+        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
+                description = "How long to wait for Kafka (ISO-8601, default: ${DEFAULT-VALUE}).")
+        Duration timeout;
+
+        @Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter err = spec.commandLine().getErr();
+            if (shadow == (modelDir != null)) {
+                err.println("give either --model-dir DIR or --shadow");
+                return 2;
+            }
+            ModelControl control;
+            if (shadow) {
+                control = new ModelControl(null, null);
+            } else {
+                Path dir = modelDir.toAbsolutePath().normalize();
+                String bundleVersion;
+                try {
+                    bundleVersion = ModelBundle.load(dir).identity().version();
+                } catch (RuntimeException e) {
+                    err.println(dir + ": not a model bundle: " + e.getMessage());
+                    return 1;
+                }
+                if (version != null && !version.equals(bundleVersion)) {
+                    err.println(dir + " is version " + bundleVersion + ", not " + version);
+                    return 1;
+                }
+                control = new ModelControl(dir.toString(), bundleVersion);
+            }
+            Properties props = new Properties();
+            props.putAll(properties);
+            props.put("bootstrap.servers", bootstrapServers);
+            try (KafkaProducer<byte[], byte[]> producer = producer(props, timeout)) {
+                RecordMetadata m = producer.send(new ProducerRecord<>(topic,
+                        ModelControl.key(policyId).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        control.toJson())).get();
+                out.printf("published %s to %s-%d@%d: the jobs following %s report MODEL_PROMOTED or"
+                        + " MODEL_REJECTED on their report topic%n", new String(control.toJson(),
+                        java.nio.charset.StandardCharsets.UTF_8), m.topic(), m.partition(), m.offset(), policyId);
             }
             out.flush();
             return 0;

@@ -11,6 +11,7 @@ import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.avro.DriftReport;
 import dev.labelstream.avro.AgreementReport;
 import dev.labelstream.shadow.AgreementMonitor;
+import dev.labelstream.policy.ModelControl;
 import dev.labelstream.shadow.ShadowOptions;
 import dev.labelstream.inference.ModelBundle;
 import java.nio.file.Files;
@@ -288,8 +289,12 @@ public final class DemoCommand implements Callable<Integer> {
         // through the job, not a backlog (the producer otherwise runs far ahead of a CPU model).
         int policyAt = Math.max(1, Math.min(plan.size(), scenario.size()) / 2);
         AtomicLong policyPublishedAt = new AtomicLong();
+        // The candidate is promoted once three quarters of the first round are out (the producer waits there, as
+        // for the policy): the last quarter is decided by it.
+        int promoteAt = candidate == null ? 0 : Math.max(policyAt + 1, Math.min(plan.size(), scenario.size()) * 3 / 4);
+        AtomicLong promotedAt = new AtomicLong();
         Thread producer = new Thread(() -> produce(kafka, plan, span * rounds, produced, firstProduced, producing,
-                policyAt, policyPublishedAt), "demo-producer");
+                policyAt, policyPublishedAt, promoteAt, promotedAt), "demo-producer");
         producer.setDaemon(true);
         producer.start();
 
@@ -315,6 +320,14 @@ public final class DemoCommand implements Callable<Integer> {
                                 DriftReports.headline(d));
                     }
                     printAgreement(out, s, t0);
+                }
+                if (candidate != null && promotedAt.get() == 0 && s.classified + s.deadLetters >= promoteAt) {
+                    s.promotedAt = publish(policyProducer, ModelControl.key(POLICY_ID),
+                            new ModelControl(null, null).toJson());
+                    promotedAt.set(s.promotedAt);
+                    out.printf(Locale.ROOT, "[%5.1fs] model: published {\"promote\": \"shadow\"} after %d records"
+                            + " out; the candidate decides every record batched after it arrives%n",
+                            (System.nanoTime() - t0) / 1e9, s.classified + s.deadLetters);
                 }
                 if (policyPublishedAt.get() == 0 && s.classified + s.deadLetters >= policyAt) {
                     publishPolicy(policyProducer, policyPublishedAt);
@@ -366,7 +379,8 @@ public final class DemoCommand implements Callable<Integer> {
     private record Timed(DemoData.Produced record, long timestamp) {}
 
     private void produce(EmbeddedKafka kafka, List<Timed> plan, long span, AtomicInteger produced,
-            AtomicLong firstProduced, AtomicBoolean producing, int policyAt, AtomicLong policyPublishedAt) {
+            AtomicLong firstProduced, AtomicBoolean producing, int policyAt, AtomicLong policyPublishedAt,
+            int promoteAt, AtomicLong promotedAt) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("linger.ms", "5");
@@ -387,9 +401,11 @@ public final class DemoCommand implements Callable<Integer> {
                     producer.send(rec);
                     firstProduced.compareAndSet(0, System.nanoTime());
                     int n = produced.incrementAndGet();
-                    if (round == 0 && n == policyAt) {
+                    AtomicLong pauseFor = round != 0 ? null : n == policyAt ? policyPublishedAt
+                            : n == promoteAt ? promotedAt : null;
+                    if (pauseFor != null) {
                         producer.flush();
-                        while (policyPublishedAt.get() == 0 && producing.get()) {
+                        while (pauseFor.get() == 0 && producing.get()) {
                             Thread.sleep(20);
                         }
                         // the pacing goes on from now, not catching up for the pause
@@ -414,14 +430,19 @@ public final class DemoCommand implements Callable<Integer> {
      * broker acknowledged it (wall clock, the clock of the decisions' decision_time: one JVM).
      */
     private static void publishPolicy(KafkaProducer<byte[], byte[]> producer, AtomicLong publishedAt) {
+        publishedAt.set(publish(producer, POLICY_ID, STRICTER.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** Publishes one control record to the policy topic; returns when the broker acknowledged it (ms). */
+    private static long publish(KafkaProducer<byte[], byte[]> producer, String key, byte[] value) {
         try {
-            producer.send(new ProducerRecord<>(POLICIES, POLICY_ID.getBytes(StandardCharsets.UTF_8),
-                    STRICTER.getBytes(StandardCharsets.UTF_8))).get();
-            publishedAt.set(System.currentTimeMillis());
+            producer.send(new ProducerRecord<>(POLICIES, key.getBytes(StandardCharsets.UTF_8), value)).get();
+            return System.currentTimeMillis();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return System.currentTimeMillis();
         } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException("publishing the demo's policy failed", e);
+            throw new IllegalStateException("publishing to the demo's policy topic failed", e);
         }
     }
 
@@ -467,6 +488,13 @@ public final class DemoCommand implements Callable<Integer> {
         /** When the last subtask put the published policy in force (its policy_event), ms; 0 before. */
         long policyInForceAt;
         final List<String> policyRejections = new ArrayList<>();
+        /** Decisions per model version (the candidate's after its promotion). */
+        final Map<String, Long> byModel = new java.util.LinkedHashMap<>();
+        /** When the promotion was acknowledged (ms); 0 before. */
+        long promotedAt;
+        /** The earliest decision time by the promoted candidate (ms); 0 before. */
+        long firstByCandidate;
+        final List<String> modelEvents = new ArrayList<>();
 
         /** From the broker's acknowledgement of the policy to the decision_time of its first decision. */
         long publishToDecisionMs() {
@@ -485,6 +513,10 @@ public final class DemoCommand implements Callable<Integer> {
                 if (Reports.POLICY_EVENT.equals(envelope.getKind())) {
                     PolicyEvent p = Reports.body(envelope, PolicyEvent.class, KafkaOptions.OutputFormat.JSON);
                     // One event per subtask: the policy is in force everywhere at the last one.
+                    if (p.getKind().startsWith("MODEL_") && modelEvents.stream().noneMatch(
+                            m -> m.startsWith(p.getKind()))) {
+                        modelEvents.add(p.getKind() + " " + p.getModel() + " (" + p.getReason() + ")");
+                    }
                     if ("ACCEPTED".equals(p.getKind()) && p.getVersion() == 1) {
                         policyInForceAt = Math.max(policyInForceAt, p.getTime().toEpochMilli());
                     } else if ("REJECTED".equals(p.getKind())) {
@@ -508,6 +540,11 @@ public final class DemoCommand implements Callable<Integer> {
             classified++;
             ClassifiedEvent e = ClassifiedEvents.decode(r.value(), KafkaOptions.OutputFormat.JSON);
             actions.merge(e.getAction().name(), 1L, Long::sum);
+            byModel.merge(e.getModelName() + "@" + e.getModelVersion(), 1L, Long::sum);
+            if (promotedAt != 0 && e.getModelVersion().endsWith("-few" + CANDIDATE_MESSAGES)) {
+                long t = e.getDecisionTime().toEpochMilli();
+                firstByCandidate = firstByCandidate == 0 ? t : Math.min(firstByCandidate, t);
+            }
             String policy = POLICY_ID.equals(e.getPolicyId()) && !"1".equals(e.getPolicyVersion())
                     ? "built-in thresholds (" + e.getPolicyVersion() + ")" : e.getPolicyId() + " v" + e.getPolicyVersion();
             actionsByPolicy.computeIfAbsent(policy, k -> new TreeMap<>()).merge(e.getAction().name(), 1L, Long::sum);
@@ -594,6 +631,13 @@ public final class DemoCommand implements Callable<Integer> {
                         + new String(ClassifiedEvents.encode(c, KafkaOptions.OutputFormat.JSON), StandardCharsets.UTF_8)));
         drift(out, s.drift, start, span);
         agreement(out, s.agreement);
+        if (s.promotedAt != 0) {
+            out.println("  decisions by model: " + s.byModel);
+            s.modelEvents.forEach(m -> out.println("    " + m));
+            out.println(s.firstByCandidate == 0 ? "  promotion: no decision by the candidate was read back"
+                    : String.format(Locale.ROOT, "  promotion: first decision by the candidate %d ms after publishing"
+                            + " (its decision_time); the job did not restart", s.firstByCandidate - s.promotedAt));
+        }
         out.flush();
     }
 

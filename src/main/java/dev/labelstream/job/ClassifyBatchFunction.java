@@ -22,6 +22,7 @@ import dev.labelstream.io.InputEvent;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
 import dev.labelstream.metrics.Metrics;
+import dev.labelstream.policy.PolicyDecider;
 import dev.labelstream.shadow.ShadowInput;
 import dev.labelstream.shadow.ShadowSample;
 import java.io.Serializable;
@@ -427,7 +428,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                 long start = System.nanoTime();
                 try {
                     List<Outcome> got = classified(rows, task.by.classify(requests(rows), deadline, task.decider), tally,
-                            task.by);
+                            task.by, task.decider);
                     for (int i = 0; i < got.size(); i++) {
                         out[p.from() + i] = got.get(i);
                     }
@@ -542,7 +543,9 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         }
     }
 
-    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions, Tally tally, Classifier by) {
+    private List<Outcome> classified(List<InputEvent> batch, Decisions decisions, Tally tally, Classifier by,
+            Decider decider) {
+        String policyJson = shadowSample != null && decider instanceof PolicyDecider p ? p.policy().toJson() : null;
         ClassifiedBatch r = decisions.batch();
         float millis = decisions.inferenceMillis();
         inferenceLatency.update(Math.round(millis));
@@ -560,7 +563,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
             OutboundRecord record = ClassifiedEvents.toRecord(in, ClassifiedEvents.build(in, d, millis, now),
                     outputFormat);
             ShadowInput shadow = shadowSample != null && shadowSample.sampled(in.source())
-                    ? new ShadowInput(in, d.decisionId(), m.key(), d.labels(), d.scores(), d.action().name()) : null;
+                    ? new ShadowInput(in, d.decisionId(), m.key(), d.labels(), d.scores(), d.action().name(),
+                            policyJson) : null;
             out.add(new Outcome(record, drift ? DriftObservation.classified(m.name(), m.version(), m.multiLabel(),
                     d.classification(), in.source().timestamp(), now, driftEmbeddings) : null, shadow));
             tally.action(d.action());

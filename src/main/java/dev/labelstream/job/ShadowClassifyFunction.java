@@ -2,6 +2,11 @@ package dev.labelstream.job;
 
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.classify.Classifier;
+import dev.labelstream.classify.Decider;
+import dev.labelstream.policy.PolicyDecider;
+import dev.labelstream.policy.PolicyDocument;
+import dev.labelstream.policy.PolicyOptions;
+import dev.labelstream.policy.PolicyRejectedException;
 import dev.labelstream.classify.Decision;
 import dev.labelstream.classify.Decisions;
 import dev.labelstream.inference.InferenceOptions;
@@ -39,7 +44,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The shadow stage: scores batches of records the primary already decided ({@link ShadowInput}) with the candidate
  * model, and emits per record its decision for the shadow topic (a ClassifiedEvent with {@code shadow = true} and
- * the primary decision's id) and the comparison with the primary's ({@link AgreementObservation}).
+ * the primary decision's id) and the comparison with the primary's ({@link AgreementObservation}). Each record is
+ * decided under the policy that decided its primary decision (the bundle's thresholds, or the live policy of the
+ * batch it was in), so the action matrix shows what the model change alone would do.
  *
  * <p>Contract: it never backpressures the primary and never touches a primary decision. At most {@link
  * ShadowOptions#MAX_IN_FLIGHT} batches are queued or running; a batch that arrives when that many are is completed
@@ -72,6 +79,8 @@ final class ShadowClassifyFunction extends RichAsyncFunction<List<ShadowInput>, 
     private transient Counter scored;
     private transient Counter shed;
     private transient Counter failed;
+    /** Deciders of the policies recent primary decisions were made under, by their stored JSON. */
+    private transient Map<String, Decider> deciders;
 
     ShadowClassifyFunction(Configuration conf, ModelIdentity shadowModel) {
         this(conf, shadowModel, resolved -> Classifier.open(shadowModel, resolved));
@@ -117,6 +126,7 @@ final class ShadowClassifyFunction extends RichAsyncFunction<List<ShadowInput>, 
         deadline = conf.get(JobOptions.ASYNC_TIMEOUT);
         outputFormat = conf.get(KafkaOptions.OUTPUT_FORMAT);
         tasks = new ConcurrentHashMap<>();
+        deciders = new ConcurrentHashMap<>();
         inFlight = new AtomicInteger();
         int threads = conf.get(ShadowOptions.THREADS);
         AtomicInteger n = new AtomicInteger();
@@ -189,7 +199,7 @@ final class ShadowClassifyFunction extends RichAsyncFunction<List<ShadowInput>, 
             List<ShadowOutcome> out;
             boolean ok;
             try {
-                out = scored(batch, classifier.classify(requests(batch), deadline, null));
+                out = scored(batch);
                 ok = true;
             } catch (Throwable t) {
                 // A shadow failure is the shadow's: counted and reported, never the primary's or the job's.
@@ -218,6 +228,42 @@ final class ShadowClassifyFunction extends RichAsyncFunction<List<ShadowInput>, 
             in.add(ClassifiedEvents.request(s.input()));
         }
         return in;
+    }
+
+    /**
+     * Scores a batch, each record decided under the policy that decided its primary decision (one call per policy:
+     * a batch holds one, or two at a policy change), so the action matrix shows the model's change alone.
+     */
+    private List<ShadowOutcome> scored(List<ShadowInput> batch) throws Exception {
+        Map<String, List<Integer>> byPolicy = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < batch.size(); i++) {
+            byPolicy.computeIfAbsent(String.valueOf(batch.get(i).policy()), k -> new ArrayList<>()).add(i);
+        }
+        ShadowOutcome[] out = new ShadowOutcome[batch.size()];
+        for (List<Integer> rows : byPolicy.values()) {
+            List<ShadowInput> part = new ArrayList<>(rows.size());
+            rows.forEach(i -> part.add(batch.get(i)));
+            String policy = part.get(0).policy();
+            List<ShadowOutcome> got = scored(part, classifier.classify(requests(part), deadline,
+                    policy == null ? null : decider(policy)));
+            for (int j = 0; j < rows.size(); j++) {
+                out[rows.get(j)] = got.get(j);
+            }
+        }
+        return java.util.Arrays.asList(out);
+    }
+
+    /** The decider of a policy document's stored JSON; the last few are kept (policies change rarely). */
+    private Decider decider(String policy) throws PolicyRejectedException {
+        Decider d = deciders.get(policy);
+        if (d == null) {
+            d = PolicyDecider.of(PolicyDocument.parseStored(policy), conf.get(PolicyOptions.TENANT_ATTRIBUTE));
+            if (deciders.size() >= 4) {
+                deciders.clear();
+            }
+            deciders.put(policy, d);
+        }
+        return d;
     }
 
     private List<ShadowOutcome> scored(List<ShadowInput> batch, Decisions decisions) {

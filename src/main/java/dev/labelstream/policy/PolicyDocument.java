@@ -136,7 +136,7 @@ public record PolicyDocument(String id, long version, String versionName, Map<St
     }
 
     /** Parses {@link #toJson} output too, which may be the built-in policy (version 0). */
-    static PolicyDocument parseStored(String json) throws PolicyRejectedException {
+    public static PolicyDocument parseStored(String json) throws PolicyRejectedException {
         return parse(json, true);
     }
 

@@ -13,6 +13,9 @@ import java.util.List;
  * @param primaryLabels the primary model's labels, in score order
  * @param primaryScores one score per primary label
  * @param primaryAction the primary's action (ALLOW, REVIEW, BLOCK)
+ * @param policy the live policy document that decided the primary (its stored JSON), so the shadow decides under
+ *     the same one and the action matrix shows the model's change alone; null when the bundle's (or configured)
+ *     thresholds decided
  */
 public record ShadowInput(InputEvent input, String primaryDecisionId, String primaryModel,
-        List<String> primaryLabels, float[] primaryScores, String primaryAction) {}
+        List<String> primaryLabels, float[] primaryScores, String primaryAction, String policy) {}
