@@ -45,7 +45,9 @@ import picocli.CommandLine.Spec;
                     + " and achieved GFLOP/s; (9) the other built-in model (int8 / fp32) through the same pipeline;"
                     + " (10) ONNX Runtime's fp32 and int8 GEMM rate and the model's fraction of it; (11) ML_PREDICT"
                     + " on the MiniCluster next to the pipeline, drift off in both; (12) the pipeline without and"
-                    + " with a policy topic (kafka.policy-topic: the two-input broadcast batcher), the ratio.",
+                    + " with a policy topic (kafka.policy-topic: the two-input broadcast batcher), the ratio; (13) the"
+                    + " pipeline without a shadow model and with one at sample rate 1.0 and 0.1, the ratios and what"
+                    + " the shadow scored.",
             "Prints min / median / max over --repeat runs and the ratios, and writes report.json, chart.svg and"
                     + " table.txt to --results.",
             "With --sweep: the throughput / latency trade-off over batching.max-records, inference.token-budget"
@@ -53,7 +55,7 @@ import picocli.CommandLine.Spec;
             "Build and run: mvn -B -Pbench package -DskipTests && java -jar target/labelstream.jar bench"})
 public final class BenchCommand implements Callable<Integer> {
     /** Parts of the bench that --skip can leave out. */
-    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, MODELS, GEMM, SQL, FEED, POLICY }
+    enum Part { RAW, PIPELINE, DEFAULTS, NAIVE, PEER, LATENCY, MODELS, GEMM, SQL, FEED, POLICY, SHADOW }
 
     /**
      * The bench's broker: one partition for the internal topics, so the first consumer group and the first
@@ -129,7 +131,9 @@ public final class BenchCommand implements Callable<Integer> {
                     + " pipeline), gemm (ONNX Runtime's GEMM rate), sql (ML_PREDICT vs the pipeline, drift off), feed"
                     + " (the CPU side's ceiling with a tiny graph, tokenization now and before, and texts of"
                     + " input.max-bytes), policy (the pipeline with the CPU defaults without and with a policy"
-                    + " topic carrying the model's thresholds as a published policy).")
+                    + " topic carrying the model's thresholds as a published policy), shadow (the pipeline with the"
+                    + " CPU defaults without and with a shadow model, the demo's candidate, at sample rate 1.0 and"
+                    + " 0.1).")
     Set<Part> skip = EnumSet.noneOf(Part.class);
 
     @Option(names = "--results", paramLabel = "DIR",

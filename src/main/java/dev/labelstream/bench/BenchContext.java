@@ -79,20 +79,22 @@ final class BenchContext {
     /** As above; {@code broker}: the embedded broker's thread ids, for the CPU breakdown. */
     BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
             BenchPipeline.Plan plan, Set<Long> broker) throws Exception {
-        return pipeline(kafka, conf, what, r, corpus, plan, broker, null);
+        return pipeline(kafka, conf, what, r, corpus, plan, broker, BenchPipeline.Extras.NONE);
     }
 
     /**
-     * As above; with {@code policy} (null: none) the job runs with a policy topic that carries it ({@link
-     * BenchPipeline#run(EmbeddedKafka, Configuration, String, BenchCorpus, BenchPipeline.Plan, Set,
-     * BenchPolicy.Document)}), and the line says how many decisions name it.
+     * As above, the job with {@code extras} ({@link BenchPipeline#run(EmbeddedKafka, Configuration, String,
+     * BenchCorpus, BenchPipeline.Plan, Set, BenchPipeline.Extras)}): with a policy topic the line says how many
+     * decisions name its policy, with a shadow what the shadow scored.
      */
     BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
-            BenchPipeline.Plan plan, Set<Long> broker, BenchPolicy.Document policy) throws Exception {
+            BenchPipeline.Plan plan, Set<Long> broker, BenchPipeline.Extras extras) throws Exception {
         String id = what + "-" + (++runCounter);
-        BenchPipeline.Result res = BenchPipeline.run(kafka, conf, id, corpus, plan, broker, policy);
-        String decided = policy == null ? "" : String.format(Locale.ROOT, ", %d of %d decided by %s",
-                res.decidedBy(policy.label()), res.classified(), policy.label());
+        BenchPipeline.Result res = BenchPipeline.run(kafka, conf, id, corpus, plan, broker, extras);
+        BenchPolicy.Document policy = extras.policy();
+        String decided = (policy == null ? "" : String.format(Locale.ROOT, ", %d of %d decided by %s",
+                res.decidedBy(policy.label()), res.classified(), policy.label()))
+                + (res.shadow() == null ? "" : "; " + BenchShadow.line(res.shadow()));
         if (plan.paced()) {
             int[] paced = BenchStats.groupSizes(res.paced().batchKeys);
             out.printf(Locale.ROOT, "  %s: %d of %d paced records out at %s rec/s offered, latency p50 %s ms, p99 %s"

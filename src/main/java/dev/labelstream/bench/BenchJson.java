@@ -216,6 +216,12 @@ final class BenchJson {
         // The policy each decision names (policy_id and policy_version): "id vN", or the bundle's thresholds.
         ObjectNode decided = o.putObject("decided_by");
         r.decidedBy().forEach(decided::put);
+        if (r.shadow() != null || r.markedShadow() > 0) {
+            o.put("primary_decisions_marked_shadow", r.markedShadow());
+        }
+        if (r.shadow() != null) {
+            o.set("shadow", BenchShadow.json(r.shadow()));
+        }
         if (r.problem() != null) {
             o.put("problem", r.problem());
         }

@@ -10,17 +10,24 @@ import dev.labelstream.demo.EmbeddedKafka;
 import dev.labelstream.demo.InProcessMetrics;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.labelstream.avro.AgreementReport;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.DeadLetter;
 import dev.labelstream.io.ClassifiedEvents;
 import dev.labelstream.io.DeadLetters;
 import dev.labelstream.io.InputFormat;
 import dev.labelstream.io.KafkaOptions;
+import dev.labelstream.io.Reports;
+import dev.labelstream.io.SourceRecord;
+import dev.labelstream.metrics.Metrics;
+import dev.labelstream.shadow.ShadowOptions;
+import dev.labelstream.shadow.ShadowSample;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +64,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       (the latency phase), each with its send time as the Kafka timestamp.
  * </ol>
  *
+ * <p>With a shadow model ({@link Extras#shadow}) the consumer also reads the shadow topic and the report topic, and
+ * the run waits, after the last primary output, until the shadow has accounted for every record of its sample
+ * (scored and committed, shed or failed; at most {@link #drainMs}), so that its figures are complete; the primary's
+ * rates come from the primary's outputs only.
+ *
  * <p>Clocks: receive times and record timestamps are this JVM's wall clock in milliseconds; the job copies the
  * input's Kafka timestamp into {@code ingest_time} and stamps {@code decision_time} when the batch is classified.
  */
@@ -82,6 +94,54 @@ final class BenchPipeline {
 
         boolean paced() {
             return (pacedRate > 0 || loadFraction > 0) && pacedDuration != null && !pacedDuration.isZero();
+        }
+    }
+
+    /**
+     * What a run adds to the job, each null for none: a policy topic carrying {@code policy} ({@link BenchPolicy}),
+     * a shadow model ({@link BenchShadow}).
+     */
+    record Extras(BenchPolicy.Document policy, BenchShadow.Shadow shadow) {
+        static final Extras NONE = new Extras(null, null);
+
+        static Extras policy(BenchPolicy.Document policy) {
+            return new Extras(policy, null);
+        }
+
+        static Extras shadow(BenchShadow.Shadow shadow) {
+            return new Extras(null, shadow);
+        }
+    }
+
+    /**
+     * What the shadow did in a run with one: its decisions read from the shadow topic (committed, once per input
+     * id), the job's shadow counters, and the agreement reports that reached the report topic.
+     *
+     * @param rate shadow.sample-rate
+     * @param sampled classified records in the sample (by their keys, as the job samples them), all phases
+     * @param compared shadow decisions on the shadow topic: records the shadow scored
+     * @param marked of those, the ones with shadow = true and a primary_decision_id
+     * @param linked of those, the ones whose primary_decision_id is the decision_id of the primary's output for the
+     *     same input id
+     * @param scored the job's shadowScored counter
+     * @param shed the job's shadowShed counter: sampled records not scored because the shadow was behind
+     * @param failed the job's shadowFailed counter
+     * @param reports the agreement reports written during the run (only windows that closed: drift.window, on the
+     *     drift windows' clock)
+     * @param drained whether the shadow accounted for every sampled record (scored + shed + failed = sampled, and
+     *     every scored one committed) before the run ended
+     */
+    record ShadowFigures(double rate, int sampled, int compared, int marked, int linked, long scored, long shed,
+            long failed, List<AgreementReport> reports, boolean drained) {
+        /** Sums of the agreement reports' counts: compared, shed, failed. */
+        long[] reported() {
+            long[] c = new long[3];
+            for (AgreementReport r : reports) {
+                c[0] += r.getCompared();
+                c[1] += r.getShed();
+                c[2] += r.getFailed();
+            }
+            return c;
         }
     }
 
@@ -136,11 +196,12 @@ final class BenchPipeline {
 
     /**
      * What one run measured; {@code decidedBy}: classified records by the policy their decision names ({@link
-     * #policyOf}), all phases together.
+     * #policyOf}), all phases together; {@code markedShadow}: output-topic (primary) decisions with shadow = true
+     * (0 unless something is wrong); {@code shadow}: the shadow's figures, null in a run without one.
      */
     record Result(String name, Plan plan, Phase warmup, Phase measured, Phase paced, int pacedSent,
             double offeredRate, long startupMs, double cpuCores, JobMetrics metrics, String problem,
-            Map<String, Long> cpuSplit, Map<String, Integer> decidedBy) {
+            Map<String, Long> cpuSplit, Map<String, Integer> decidedBy, int markedShadow, ShadowFigures shadow) {
 
         /**
          * Measured records per second as committed: all pre-loaded records' consumer receive times, from the
@@ -184,6 +245,11 @@ final class BenchPipeline {
             return warmup.classified() + measured.classified() + paced.classified();
         }
 
+        /** Primary outputs (decisions and dead letters), all phases. */
+        int outputs() {
+            return warmup.outputs() + measured.outputs() + paced.outputs();
+        }
+
         /** Classified records whose decision names {@code policy} ("id vN", {@link PolicyDocument#toString}). */
         int decidedBy(String policy) {
             return decidedBy.getOrDefault(policy, 0);
@@ -211,25 +277,32 @@ final class BenchPipeline {
      */
     static Result run(EmbeddedKafka kafka, Configuration base, String runId, BenchCorpus corpus, Plan plan,
             Set<Long> brokerThreads) throws Exception {
-        return run(kafka, base, runId, corpus, plan, brokerThreads, null);
+        return run(kafka, base, runId, corpus, plan, brokerThreads, Extras.NONE);
     }
 
     /**
-     * As above; with {@code policy} (null: none), the job has a policy topic: a fresh compacted one, {@code policy}
-     * published to it keyed by its id before the job starts, {@code moderation.policy-id} its id, and the job is
-     * prepared as {@code run} prepares it ({@link PolicyStart#prepare}: pre-flight, then it starts with the
-     * newest version on the topic). Its batcher is then the two-input broadcast operator.
+     * As above, with {@code extras}. With a policy (null: none), the job has a policy topic: a fresh compacted one,
+     * the policy published to it keyed by its id before the job starts, {@code moderation.policy-id} its id, and
+     * the job is prepared as {@code run} prepares it ({@link PolicyStart#prepare}: pre-flight, then it starts with
+     * the newest version on the topic). Its batcher is then the two-input broadcast operator. With a shadow (null:
+     * none), the job has {@code shadow.model.dir} and {@code shadow.sample-rate} of it and a fresh shadow topic.
      */
     static Result run(EmbeddedKafka kafka, Configuration base, String runId, BenchCorpus corpus, Plan plan,
-            Set<Long> brokerThreads, BenchPolicy.Document policy) throws Exception {
+            Set<Long> brokerThreads, Extras extras) throws Exception {
+        BenchPolicy.Document policy = extras.policy();
+        BenchShadow.Shadow shadowModel = extras.shadow();
         String prefix = "bench-" + runId;
         String in = prefix + "-in";
         String out = prefix + "-out";
         String dead = prefix + "-dead-letters";
         String drift = prefix + "-drift";
+        String shadowTopic = prefix + "-shadow";
         int parallelism = base.getOptional(JobOptions.PARALLELISM).orElse(1);
         kafka.createTopics(parallelism, in);
         kafka.createTopics(1, out, dead, drift);
+        if (shadowModel != null) {
+            kafka.createTopics(1, shadowTopic);
+        }
 
         Configuration conf = new Configuration(base);
         conf.set(KafkaOptions.BOOTSTRAP_SERVERS, kafka.bootstrapServers());
@@ -255,6 +328,11 @@ final class BenchPipeline {
             conf.set(PolicyOptions.POLICY_TOPIC, policies);
             conf.set(PolicyOptions.POLICY_ID, policy.policy().id());
         }
+        if (shadowModel != null) {
+            conf.set(ShadowOptions.MODEL_DIR, shadowModel.modelDir().toString());
+            conf.set(ShadowOptions.SAMPLE_RATE, shadowModel.rate());
+            conf.set(KafkaOptions.SHADOW_TOPIC, shadowTopic);
+        }
         InProcessMetrics.clear();
         InProcessMetrics.configure(conf);
 
@@ -275,6 +353,16 @@ final class BenchPipeline {
         Phase measured = new Phase();
         Phase paced = new Phase();
         Map<String, Integer> decidedBy = new TreeMap<>();
+        int markedShadow = 0;
+        // The shadow's side: primary decision ids by input id, the shadow decisions' links by input id.
+        ShadowSample sample = shadowModel == null ? null : new ShadowSample(shadowModel.rate());
+        Map<String, String> primaryDecisions = new HashMap<>();
+        Map<String, String> shadowLinks = new HashMap<>();
+        int sampled = 0;
+        int shadowMarked = 0;
+        List<AgreementReport> agreement = new ArrayList<>();
+        boolean shadowDrained = shadowModel == null;
+        long primaryDone = 0;
         AtomicInteger pacedSent = new AtomicInteger();
         AtomicBoolean pacing = new AtomicBoolean();
         AtomicBoolean pacingDone = new AtomicBoolean(!plan.paced());
@@ -301,7 +389,7 @@ final class BenchPipeline {
         long started = System.currentTimeMillis();
         JobClient job = env.executeAsync("labelstream-bench-" + runId);
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
-            consumer.subscribe(List.of(out, dead));
+            consumer.subscribe(shadowModel == null ? List.of(out, dead) : List.of(out, dead, shadowTopic, drift));
             Set<String> seen = new HashSet<>();
             long lastOutput = started;
             long lastStatusCheck = started;
@@ -314,6 +402,24 @@ final class BenchPipeline {
                     lastOutput = now;
                     if (startupMs < 0) {
                         startupMs = now - started;
+                    }
+                    if (r.topic().equals(drift)) {
+                        var envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                        if (Reports.AGREEMENT_REPORT.equals(envelope.getKind())) {
+                            agreement.add(Reports.body(envelope, AgreementReport.class,
+                                    KafkaOptions.OutputFormat.JSON));
+                        }
+                        continue;
+                    }
+                    if (r.topic().equals(shadowTopic)) {
+                        ClassifiedEvent s = ClassifiedEvents.decode(r.value(), KafkaOptions.OutputFormat.JSON);
+                        if (!shadowLinks.containsKey(s.getInputId())) {
+                            shadowLinks.put(s.getInputId(), s.getPrimaryDecisionId());
+                            if (s.getShadow() && s.getPrimaryDecisionId() != null) {
+                                shadowMarked++;
+                            }
+                        }
+                        continue;
                     }
                     if (r.topic().equals(dead)) {
                         DeadLetter d = DeadLetters.decode(r.value());
@@ -328,6 +434,15 @@ final class BenchPipeline {
                         continue;
                     }
                     decidedBy.merge(policyOf(e), 1, Integer::sum);
+                    if (e.getShadow()) {
+                        markedShadow++;
+                    }
+                    if (sample != null) {
+                        primaryDecisions.put(e.getInputId(), e.getDecisionId());
+                        if (sample.sampled(keyed(in, r.key()))) {
+                            sampled++;
+                        }
+                    }
                     long decision = e.getDecisionTime().toEpochMilli();
                     phaseOf(e.getInputId(), warmup, measured, paced).add(now, e.getIngestTime().toEpochMilli(),
                             decision, decision + "/" + Float.floatToIntBits(e.getInferenceLatencyMs()));
@@ -346,7 +461,7 @@ final class BenchPipeline {
                     pacing.set(true);
                     offeredRate = plan.pacedRate() > 0 ? plan.pacedRate() : plan.loadFraction()
                             * new Result(runId, plan, warmup, measured, paced, 0, 0, 0, 0, null, null, Map.of(),
-                                    Map.of())
+                                    Map.of(), 0, null)
                                     .peakRate();
                     if (Double.isNaN(offeredRate) || offeredRate <= 0) {
                         problem = "no rate measured to offer a fraction of";
@@ -359,7 +474,14 @@ final class BenchPipeline {
                     pacingEnded = now;
                 }
                 if (preloadedOut >= preloaded && pacingDone.get() && paced.outputs() >= pacedSent.get()) {
-                    break;
+                    // The primary is done; a shadow may still be scoring its last batches.
+                    shadowDrained = shadowDrained || (shadowScored() + shadowCounter(Metrics.SHADOW_SHED_RECORDS)
+                            + shadowCounter(Metrics.SHADOW_FAILED_RECORDS) >= sampled
+                            && shadowLinks.size() >= shadowScored());
+                    primaryDone = primaryDone == 0 ? now : primaryDone;
+                    if (shadowDrained || now - primaryDone > drainMs(conf)) {
+                        break;
+                    }
                 }
                 if (pacingEnded > 0 && now - pacingEnded > drainMs(conf)) {
                     problem = "paced records still missing " + drainMs(conf) / 1000 + " s after the last was"
@@ -391,9 +513,35 @@ final class BenchPipeline {
             }
         }
         JobMetrics metrics = metrics();
+        ShadowFigures shadow = null;
+        if (shadowModel != null) {
+            int linked = 0;
+            for (Map.Entry<String, String> e : shadowLinks.entrySet()) {
+                if (e.getValue() != null && e.getValue().equals(primaryDecisions.get(e.getKey()))) {
+                    linked++;
+                }
+            }
+            shadow = new ShadowFigures(shadowModel.rate(), sampled, shadowLinks.size(), shadowMarked, linked,
+                    shadowScored(), shadowCounter(Metrics.SHADOW_SHED_RECORDS),
+                    shadowCounter(Metrics.SHADOW_FAILED_RECORDS), List.copyOf(agreement), shadowDrained);
+        }
         cancel(job);
         return new Result(runId, plan, warmup, measured, paced, pacedSent.get(), offeredRate, startupMs, cpuCores,
-                metrics, problem, cpuSplit, java.util.Collections.unmodifiableMap(decidedBy));
+                metrics, problem, cpuSplit, java.util.Collections.unmodifiableMap(decidedBy), markedShadow, shadow);
+    }
+
+    /** A source record with {@code key}, for {@link ShadowSample#sampled}: the bench's records all have a key. */
+    private static SourceRecord keyed(String topic, byte[] key) {
+        return new SourceRecord(topic, 0, 0, 0, key, null, List.of());
+    }
+
+    private static long shadowScored() {
+        return shadowCounter(Metrics.SHADOW_SCORED);
+    }
+
+    /** One of the shadow stage's record counters, summed over subtasks (0 before the stage has opened). */
+    private static long shadowCounter(String name) {
+        return InProcessMetrics.counter(InProcessMetrics.suffix(name));
     }
 
     /** How long to wait for the last paced records: some checkpoints, and at least half a minute. */
@@ -474,21 +622,29 @@ final class BenchPipeline {
     }
 
     private static JobMetrics metrics() {
-        Histogram batch = InProcessMetrics.histogram(".labelstream.batchSize");
-        Histogram real = InProcessMetrics.histogram(".labelstream.realTokens");
-        Histogram padded = InProcessMetrics.histogram(".labelstream.paddedTokens");
-        Histogram inference = InProcessMetrics.histogram(".labelstream.inferenceLatencyMs");
+        Histogram batch = primaryHistogram(".labelstream.batchSize");
+        Histogram real = primaryHistogram(".labelstream.realTokens");
+        Histogram padded = primaryHistogram(".labelstream.paddedTokens");
+        Histogram inference = primaryHistogram(".labelstream.inferenceLatencyMs");
         if (batch == null) {
             return JobMetrics.NONE;
         }
         // Both token histograms hold the same last batches: the ratio of their means is the ratio of sums.
         double padding = real == null || padded == null || padded.getStatistics().getMean() == 0 ? Double.NaN
                 : real.getStatistics().getMean() / padded.getStatistics().getMean();
-        Histogram tokenize = InProcessMetrics.histogram(".labelstream.tokenizeLatencyMs");
+        Histogram tokenize = primaryHistogram(".labelstream.tokenizeLatencyMs");
         return new JobMetrics(batch.getCount(), batch.getStatistics().getMean(), batch.getStatistics().getQuantile(0.5),
                 batch.getStatistics().getMax(), padding,
                 inference == null ? Double.NaN : inference.getStatistics().getQuantile(0.5), sum(tokenize),
                 sum(inference), InProcessMetrics.counter(".labelstream.recordsOut"));
+    }
+
+    /**
+     * The primary's histogram: not one of a shadow's operators (its "shadow-micro-batch" has batcher metrics of the
+     * same names; Flink's operator scope puts the operator's name in the identifier).
+     */
+    private static Histogram primaryHistogram(String suffix) {
+        return InProcessMetrics.histogram(suffix, id -> !id.contains(".shadow-"));
     }
 
     /** The sum of a histogram's values, while its window still holds all of them (NaN after). */

@@ -152,7 +152,7 @@ final class BenchPolicy {
             for (boolean policy : r % 2 == 1 ? new boolean[] {false, true} : new boolean[] {true, false}) {
                 if (policy) {
                     with.add(ctx.pipeline(kafka, conf, "policy-topic", r, corpus, Plan.throughput(ctx.warmup,
-                            ctx.records), broker, doc));
+                            ctx.records), broker, BenchPipeline.Extras.policy(doc)));
                 } else {
                     without.add(ctx.pipeline(kafka, conf, "no-policy-topic", r, corpus, Plan.throughput(ctx.warmup,
                             ctx.records), broker));

@@ -139,10 +139,12 @@ final class BenchSuite {
         List<BenchPipeline.Result> noDrift = new ArrayList<>();
         BenchSql.Measured sql = null;
         BenchPolicy.Measured policy = null;
+        BenchShadow.Measured shadow = null;
         Point pipelinePoint = new Point(bestConf.get(JobOptions.ASYNC_THREADS),
                 bestConf.get(InferenceOptions.INTRA_OP_THREADS), bestConf.get(InferenceOptions.MAX_SUB_BATCH));
         boolean needKafka = ctx.runs(Part.PIPELINE) || ctx.runs(Part.DEFAULTS) || ctx.runs(Part.NAIVE)
                 || ctx.runs(Part.LATENCY) || ctx.runs(Part.SQL) || ctx.runs(Part.POLICY)
+                || ctx.runs(Part.SHADOW)
                 || (ctx.runs(Part.MODELS) && otherModel.isPresent());
         if (needKafka) {
             ctx.out.println("starting an embedded Kafka broker (KRaft) ...");
@@ -209,6 +211,9 @@ final class BenchSuite {
                                 + " and with a policy topic carrying " + doc.label() + " (the model's thresholds as a"
                                 + " published policy), in pairs: " + doc.json());
                         policy = BenchPolicy.run(ctx, kafka, conf, corpus, broker, doc);
+                    }
+                    if (ctx.runs(Part.SHADOW)) {
+                        shadow = BenchShadow.run(ctx, kafka, bundle, conf, corpus, broker);
                     }
                     if (ctx.runs(Part.NAIVE)) {
                         ctx.section("naive job: the same job with batching.max-records=1 (one record per model call)");
@@ -295,6 +300,21 @@ final class BenchSuite {
                     Summary.of(policy.decidedByPolicy()), "records", "of " + policy.classifiedWith() + " classified"
                             + (policy.real() ? "" : "; PROBLEM: " + BenchPolicy.problem(policy))));
             report.set("policy", BenchPolicy.json(policy, opts(newDefaults)));
+        }
+        if (shadow != null) {
+            List<String> problems = shadow.problems();
+            addPipelineRows("pipeline, no shadow (CPU defaults)", shadow.without(), tokensPerRecord, flopsPerRecord);
+            for (double rate : shadow.with().keySet()) {
+                addPipelineRows("pipeline, shadow at sample rate " + rate + " (CPU defaults with a shadow)",
+                        shadow.with(rate), tokensPerRecord, flopsPerRecord);
+                rows.add(new Row("shadow " + rate + ": records compared, per run", Summary.of(shadow.with(rate)
+                        .stream().mapToDouble(r -> r.shadow() == null ? Double.NaN : r.shadow().compared()).toArray()),
+                        "records", BenchShadow.figures(shadow, rate)));
+            }
+            if (!problems.isEmpty()) {
+                rows.add(new Row("shadow: PROBLEM", Summary.EMPTY, "", String.join("; ", problems)));
+            }
+            report.set("shadow", BenchShadow.json(shadow, opts(newDefaults)));
         }
         if (gemm != null) {
             rows.add(new Row("GEMM rate, fp32 MatMul " + BenchGemm.SIZE + "^3 (ONNX Runtime)", Summary.of(gemm.fp32()),
@@ -428,6 +448,16 @@ final class BenchSuite {
                     + " two-input broadcast batcher, decoded records serialized once into it; "
                     + policy.decidedByPolicy() + " of " + policy.classifiedWith() + " decisions name "
                     + policy.policy().label()));
+        }
+        if (shadow != null) {
+            String problem = shadow.problems().isEmpty() ? "" : "; PROBLEM: " + String.join("; ", shadow.problems());
+            for (double rate : shadow.with().keySet()) {
+                ratios.add(new Ratio("pipeline with shadow at " + rate + " / without", shadow.ratio(rate),
+                        "committed; without a shadow " + opts(newDefaults) + ", with one " + shadow.withOptions()
+                                + " (CPU defaults unless set); runs in rounds;"
+                                + " processed " + BenchReport.fmtRatio(shadow.processedRatio(rate)) + "; shadow "
+                                + shadow.candidate() + ": " + BenchShadow.figures(shadow, rate) + problem));
+            }
         }
         if (gemm != null) {
             boolean thisInt8 = BenchModels.int8(conf);

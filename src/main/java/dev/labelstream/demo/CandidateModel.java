@@ -19,18 +19,20 @@ import org.apache.flink.configuration.ReadableConfig;
 /**
  * The demo's candidate model: the default bundle's encoder (linked, not copied) with a head trained on only a few
  * messages, under a version of its own, so it disagrees with the default model on some of the stream. What a team
- * would get from a quick retrain, and what the shadow shows before anyone promotes it.
+ * would get from a quick retrain, and what the shadow shows before anyone promotes it. Public for the bench's
+ * {@code shadow} part, which runs the same candidate.
  */
-final class CandidateModel {
+public final class CandidateModel {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private CandidateModel() {}
 
     /**
      * Writes the candidate under {@code dir}, its head trained on {@code n} of {@code messages}: the first ones of
-     * each label, half and half, so that the few it sees still cover both.
+     * each label, half and half, so that the few it sees still cover both. Returns {@code dir}; the caller deletes
+     * it (the encoder's files in it are links to {@code primary}'s).
      */
-    static Path write(ModelBundle primary, ReadableConfig conf, List<DemoData.Message> messages, int n, Path dir)
+    public static Path write(ModelBundle primary, ReadableConfig conf, List<DemoData.Message> messages, int n, Path dir)
             throws IOException {
         Files.createDirectories(dir);
         try (var files = Files.list(primary.dir())) {

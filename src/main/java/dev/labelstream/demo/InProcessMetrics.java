@@ -118,8 +118,16 @@ public final class InProcessMetrics implements MetricReporter {
 
     /** The first histogram whose identifier ends with {@code suffix}, or null. */
     public static Histogram histogram(String suffix) {
+        return histogram(suffix, id -> true);
+    }
+
+    /**
+     * The first histogram whose identifier ends with {@code suffix} and passes {@code identifier} (e.g. not in a
+     * shadow model's operators, which have their own batcher metrics), or null.
+     */
+    public static Histogram histogram(String suffix, java.util.function.Predicate<String> identifier) {
         for (Map.Entry<String, Metric> e : METRICS.entrySet()) {
-            if (e.getKey().endsWith(suffix) && e.getValue() instanceof Histogram h) {
+            if (e.getKey().endsWith(suffix) && identifier.test(e.getKey()) && e.getValue() instanceof Histogram h) {
                 return h;
             }
         }
