@@ -55,6 +55,11 @@ public final class DriftAccumulator {
     public float[] sample = new float[0];
     /** State of the sample's random generator (SplitMix64), so that a restored window samples on identically. */
     public long randomState;
+    /**
+     * The bundle directory of a promoted model whose inputs these are (its reference-profile.json is their
+     * reference); null for the configured model. Added after 0.1: null in state written before it.
+     */
+    public String modelDir;
 
     /** For Flink's serializer; use {@link #DriftAccumulator(int, long)}. */
     public DriftAccumulator() {}
@@ -74,6 +79,9 @@ public final class DriftAccumulator {
     /** Adds one input. */
     public DriftAccumulator add(DriftObservation o) {
         records++;
+        if (modelDir == null) {
+            modelDir = o.modelDir();
+        }
         if (o.deadLetter()) {
             deadLetters++;
             return this;
@@ -166,6 +174,9 @@ public final class DriftAccumulator {
      */
     public DriftAccumulator merge(DriftAccumulator other) {
         long seenHere = embeddings;
+        if (modelDir == null) {
+            modelDir = other.modelDir;
+        }
         records += other.records;
         deadLetters += other.deadLetters;
         if (other.labelCounts.length > labelCounts.length) {
@@ -255,6 +266,7 @@ public final class DriftAccumulator {
     /** A deep copy. */
     public DriftAccumulator copy() {
         DriftAccumulator c = new DriftAccumulator(sampleCapacity, randomState);
+        c.modelDir = modelDir;
         c.records = records;
         c.deadLetters = deadLetters;
         c.labelCounts = labelCounts.clone();

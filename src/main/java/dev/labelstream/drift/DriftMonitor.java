@@ -66,6 +66,8 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
     private transient ValueStateDescriptor<Boolean> warmupDoneDescriptor;
     private transient Map<String, ReferenceProfile> warmupProfiles;
     private transient Set<String> mismatchLogged;
+    /** Reference profiles of promoted models, by model key (a key with none is not cached: HashMap skips nulls). */
+    private transient Map<String, ReferenceProfile> promotedProfiles;
     private transient MetricGroup metrics;
     private transient Map<String, DriftGauges> gauges;
     /** The task's processing-time clock (the test harness's in tests): when the gauges go stale. */
@@ -105,6 +107,7 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
         warmupDoneDescriptor = new ValueStateDescriptor<>("drift-warmup-done", Types.BOOLEAN);
         warmupProfiles = new HashMap<>();
         mismatchLogged = new HashSet<>();
+        promotedProfiles = new HashMap<>();
         gauges = new HashMap<>();
         metrics = Metrics.group(getRuntimeContext().getMetricGroup()).addGroup(Metrics.DRIFT);
         clock = getRuntimeContext() instanceof StreamingRuntimeContext s
@@ -150,6 +153,11 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
 
     private DriftEvaluator.Reference reference(String key, String name, String version, DriftAccumulator window,
             Context ctx) throws Exception {
+        ReferenceProfile promoted = promotedProfile(key, name, version, window.modelDir);
+        if (promoted != null) {
+            return new DriftEvaluator.Reference(promoted, ReferenceProfile.FILE_NAME + " of the promoted " + key + " ("
+                    + promoted.records() + " records of " + promoted.source() + ")");
+        }
         if (fileProfile != null) {
             if (fileProfile.matches(name, version)) {
                 return new DriftEvaluator.Reference(fileProfile, Path.of(profileLocation).getFileName() + " ("
@@ -188,6 +196,34 @@ public final class DriftMonitor extends ProcessWindowFunction<DriftAccumulator, 
                 profileLocation, warmup.classified());
         return new DriftEvaluator.Reference(null, "reference built from this and earlier windows ("
                 + warmup.classified() + " records)");
+    }
+
+    /**
+     * The reference profile of a promoted model: its bundle's {@value ReferenceProfile#FILE_NAME} when it belongs to
+     * that model (drift.reference-profile, when set, is the configured model's and wins for it). Read once per
+     * model version; null when there is none (then the warm-up builds one).
+     */
+    private ReferenceProfile promotedProfile(String key, String name, String version, String dir) {
+        if (dir == null || settings.referenceProfile != null && fileProfile != null && fileProfile.matches(name,
+                version)) {
+            return null;
+        }
+        return promotedProfiles.computeIfAbsent(key, k -> {
+            Path file = Path.of(dir).resolve(ReferenceProfile.FILE_NAME);
+            if (!Files.isRegularFile(file)) {
+                return null;
+            }
+            ReferenceProfile p = ReferenceProfile.read(file);
+            if (!p.matches(name, version)) {
+                if (mismatchLogged.add(k)) {
+                    LOG.warn("Drift: {} belongs to {} {}, not to the promoted {}: using a warm-up reference", file,
+                            p.modelName(), p.modelVersion(), k);
+                }
+                return null;
+            }
+            LOG.info("Drift: comparing windows of the promoted {} with the {}", k, p);
+            return p;
+        });
     }
 
     private static String warmupSource(DriftAccumulator warmup) {

@@ -34,14 +34,32 @@ public record DriftObservation(
         int unknownTokens,
         float[] embedding,
         long eventTime,
-        long processedAt) {
+        long processedAt,
+        String modelDir) {
+
+    /** An observation of the configured model (no bundle directory of its own). */
+    public DriftObservation(String modelName, String modelVersion, boolean deadLetter, float[] scores, int top,
+            float confidence, int tokens, boolean truncated, int unknownTokens, float[] embedding, long eventTime,
+            long processedAt) {
+        this(modelName, modelVersion, deadLetter, scores, top, confidence, tokens, truncated, unknownTokens,
+                embedding, eventTime, processedAt, null);
+    }
 
     /** The observation of a classified input. */
     public static DriftObservation classified(String modelName, String modelVersion, boolean multiLabel,
             Classification c, long eventTime, long processedAt, boolean withEmbedding) {
+        return classified(modelName, modelVersion, multiLabel, c, eventTime, processedAt, withEmbedding, null);
+    }
+
+    /**
+     * The same by a promoted model whose bundle is {@code modelDir}: the drift monitor takes that bundle's
+     * reference-profile.json as the reference of its windows.
+     */
+    public static DriftObservation classified(String modelName, String modelVersion, boolean multiLabel,
+            Classification c, long eventTime, long processedAt, boolean withEmbedding, String modelDir) {
         return new DriftObservation(modelName, modelVersion, false, c.scores(), c.top(), confidence(c.scores(), c.top(),
                 multiLabel), c.tokens(), c.truncated(), c.unknownTokens(), withEmbedding ? c.embedding() : null,
-                eventTime, processedAt);
+                eventTime, processedAt, modelDir);
     }
 
     /** The observation of an input that was not classified. */

@@ -566,7 +566,8 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
                     ? new ShadowInput(in, d.decisionId(), m.key(), d.labels(), d.scores(), d.action().name(),
                             policyJson) : null;
             out.add(new Outcome(record, drift ? DriftObservation.classified(m.name(), m.version(), m.multiLabel(),
-                    d.classification(), in.source().timestamp(), now, driftEmbeddings) : null, shadow));
+                    d.classification(), in.source().timestamp(), now, driftEmbeddings,
+                    by == classifier ? null : m.dir()) : null, shadow));
             tally.action(d.action());
             long produced = in.source().timestamp();
             if (produced >= 0) {

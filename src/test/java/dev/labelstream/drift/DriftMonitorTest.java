@@ -8,6 +8,7 @@ import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.inference.TestModels;
 import dev.labelstream.io.KafkaOptions;
 import dev.labelstream.io.OutboundRecord;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -177,5 +178,43 @@ class DriftMonitorTest {
                 "embedding_mmd");
         assertThat(lengthAndMeaning.getTripped()).doesNotContain("label_psi");
         restored.close();
+    }
+
+    /** {@code o} as an observation of another model version, made by the promoted bundle at {@code dir}. */
+    static DriftObservation promoted(DriftObservation o, String version, String dir) {
+        return new DriftObservation(o.modelName(), version, o.deadLetter(), o.scores(), o.top(), o.confidence(),
+                o.tokens(), o.truncated(), o.unknownTokens(), o.embedding(), o.eventTime(), o.processedAt(), dir);
+    }
+
+    @Test
+    void aPromotedModelsWindowsAreComparedWithItsOwnBundlesProfileFromTheFirstWindow() throws Exception {
+        Random r = new Random(7);
+        // The promoted bundle's profile: its own traffic, 30% label 1, as reference-profile.json of its directory.
+        DriftAccumulator reference = new DriftAccumulator(DriftSettings.of(conf).sampleSize, DriftSettings.SEED);
+        for (int i = 0; i < 600; i++) {
+            reference.add(observation(r, 0.3, 100, 0));
+        }
+        Path dir = Files.createDirectories(tmp.resolve("promoted-" + System.nanoTime()));
+        ReferenceProfile.of("tiny", "2", List.of("neg", "pos"), "the promoted bundle's reference set", reference)
+                .write(dir.resolve(ReferenceProfile.FILE_NAME));
+        Path noProfile = Files.createDirectories(tmp.resolve("promoted-without-" + System.nanoTime()));
+
+        var h = harness();
+        h.open();
+        h.setProcessingTime(0);
+        for (int i = 0; i < 300; i++) {
+            h.processElement(new StreamRecord<>(promoted(observation(r, 0.3, 100, 0), "2", dir.toString())));
+            h.processElement(new StreamRecord<>(promoted(observation(r, 0.3, 100, 0), "3", noProfile.toString())));
+        }
+        h.setProcessingTime(MINUTE);
+        List<DriftReport> out = reports(h.getOutput());
+        h.close();
+        DriftReport withProfile = out.stream().filter(d -> d.getModelVersion().equals("2")).findFirst().orElseThrow();
+        DriftReport without = out.stream().filter(d -> d.getModelVersion().equals("3")).findFirst().orElseThrow();
+        // No warm-up for the one whose bundle has a profile: its first window is judged against that profile.
+        assertThat(withProfile.getEvaluated()).isTrue();
+        assertThat(withProfile.getReference()).contains("promoted").contains("600 records");
+        assertThat(without.getEvaluated()).isFalse();
+        assertThat(without.getReference()).contains("warming up");
     }
 }
