@@ -229,7 +229,9 @@ final class PolicyCommand implements Runnable {
         return new KafkaProducer<>(props);
     }
 
-    @Command(name = "promote", mixinStandardHelpOptions = true,
+    // Not mixinStandardHelpOptions: its -V/--version clashes with the bundle's --version below, and picocli then
+    // leaves out the whole mixin, --help included. -h/--help is declared here instead.
+    @Command(name = "promote",
             description = {"Put a model in force in the running jobs that follow --policy-id, without a restart: a"
                     + " control record keyed <policy-id>/model on the policy topic (docs/shadow.md). Each job checks"
                     + " the bundle (its startup checks, the version, the same labels, the policy in force fits) and"
@@ -238,6 +240,9 @@ final class PolicyCommand implements Runnable {
                     "Example: labelstream policy promote --model-dir /models/spam-1.2.0 --version 1.2.0"
                             + " --policy-id community --bootstrap-servers localhost:9092 --topic labelstream-policies"})
     static final class Promote implements Callable<Integer> {
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+        boolean help;
+
         @Option(names = "--model-dir", paramLabel = "DIR",
                 description = "The bundle to put in force (checked here too, as the jobs will).")
         Path modelDir;
@@ -278,6 +283,12 @@ final class PolicyCommand implements Runnable {
             PrintWriter err = spec.commandLine().getErr();
             if (shadow == (modelDir != null)) {
                 err.println("give either --model-dir DIR or --shadow");
+                return 2;
+            }
+            if (shadow && version != null) {
+                // The record names no version: each job promotes its shadow.model.dir as configured.
+                err.println("--version goes with --model-dir: --shadow promotes each job's shadow.model.dir at its"
+                        + " own version");
                 return 2;
             }
             ModelControl control;

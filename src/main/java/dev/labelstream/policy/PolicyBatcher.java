@@ -227,14 +227,24 @@ public final class PolicyBatcher<T> extends AbstractMicroBatcher<T, PolicyBatch<
         try {
             model = modelCheck.check(new ModelControl(p.dir(), p.model().substring(p.model().lastIndexOf('@') + 1)),
                     inForce);
+            if (model.model().equals(configuredModel)) {
+                // Redeployed with the promoted model as the configured one: it is the configured model, as a
+                // promotion to it would make it (no second classifier for the same model, no misleading warning).
+                LOG.info("The promoted model restored from state ({} at {}) is the configured {}", model.model(),
+                        model.dir(), configuredModel);
+                model = null;
+                return;
+            }
             LOG.warn("Running {} ({}), promoted in an earlier run and restored from state, not the configured {}:"
                     + " the model in force is checkpointed. To run the configured model, publish a promotion to it"
                     + " on the policy topic, or start without the state", model.model(), model.dir(), configuredModel);
         } catch (PolicyRejectedException e) {
             LOG.warn("The promoted model restored from state ({} at {}) no longer passes its checks ({}); the"
                     + " configured {} decides", p.model(), p.dir(), e.getMessage(), configuredModel);
+            // The event names the model that stays in force (PolicyEvent.model), the reason the one rejected.
             pending.add(new PolicyEvent(PolicyEvent.Kind.MODEL_REJECTED, gate.policyId(), -1,
-                    "restored from state: " + e.getMessage(), System.currentTimeMillis(), subtask(), p.model()));
+                    "restored from state: " + p.model() + " at " + p.dir() + ": " + e.getMessage(),
+                    System.currentTimeMillis(), subtask(), configuredModel));
         }
     }
 

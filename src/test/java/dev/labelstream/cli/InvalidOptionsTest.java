@@ -154,14 +154,28 @@ class InvalidOptionsTest {
 
     @Test
     void everyCommandsHelpPrintsNoWarning() {
-        for (String command : Main.commandLine().getSubcommands().keySet()) {
-            Result r = run(command, "--help");
-            assertThat(r.code).as(command).isZero();
-            assertThat(r.out + r.err).as(command + " --help").doesNotContain("[picocli WARN]").doesNotContain("Could not format");
+        for (List<String> command : commands(Main.commandLine(), List.of())) {
+            List<String> args = new ArrayList<>(command);
+            args.add("--help");
+            Result r = run(args.toArray(String[]::new));
+            assertThat(r.code).as("%s; stderr: %s", args, r.err).isZero();
+            assertThat(r.out + r.err).as(args.toString()).doesNotContain("[picocli WARN]").doesNotContain("Could not format");
         }
         Result run = run("run", "--help");
         // the '%' of a description printed as itself, the per-job defaults documented
         assertThat(run.out).contains("30% label").contains("kafka.group-id").contains("<job.name>.<input");
+    }
+
+    /** Every command and subcommand below {@code cli}, as the words that run it (e.g. [policy, promote]). */
+    private static List<List<String>> commands(picocli.CommandLine cli, List<String> prefix) {
+        List<List<String>> out = new ArrayList<>();
+        cli.getSubcommands().forEach((name, sub) -> {
+            List<String> path = new ArrayList<>(prefix);
+            path.add(name);
+            out.add(path);
+            out.addAll(commands(sub, path));
+        });
+        return out;
     }
 
     record Result(int code, String out, String err, long millis) {}

@@ -58,6 +58,30 @@ final class FaultTestSupport {
         return faultyModel;
     }
 
+    /**
+     * The faulty bundle under another version in {@code dir}: model.onnx and tokenizer.json linked, labelstream.json
+     * with {@code version}; with {@code thirdLabel}, config.json has a third label ("threat"). A promotion candidate.
+     */
+    static Path faultyVariant(Path dir, String version, boolean thirdLabel) throws IOException {
+        Path base = faultyModel();
+        Files.createDirectories(dir);
+        for (String f : List.of("model.onnx", "tokenizer.json")) {
+            Files.createSymbolicLink(dir.resolve(f), base.resolve(f).toAbsolutePath());
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode meta =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(base.resolve("labelstream.json").toFile());
+        meta.put("version", version);
+        json.writeValue(dir.resolve("labelstream.json").toFile(), meta);
+        com.fasterxml.jackson.databind.node.ObjectNode config =
+                (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(base.resolve("config.json").toFile());
+        if (thirdLabel) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) config.get("id2label")).put("2", "threat");
+        }
+        json.writeValue(dir.resolve("config.json").toFile(), config);
+        return dir.toAbsolutePath();
+    }
+
     /** MiniCluster configuration with the in-JVM metric reporter, so tests can read the job's metrics. */
     static org.apache.flink.configuration.Configuration clusterConf() {
         org.apache.flink.configuration.Configuration c = new org.apache.flink.configuration.Configuration();

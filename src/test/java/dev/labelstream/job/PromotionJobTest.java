@@ -2,8 +2,6 @@ package dev.labelstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.Report;
 import dev.labelstream.inference.InferenceOptions;
@@ -13,7 +11,6 @@ import dev.labelstream.io.Reports;
 import dev.labelstream.policy.ModelControl;
 import dev.labelstream.policy.PolicyOptions;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +46,6 @@ class PromotionJobTest {
     static final MiniClusterExtension FLINK = JobTestSupport.miniCluster(2, FaultTestSupport.clusterConf());
 
     private static final String ID = "community";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     static Path tmp;
@@ -58,26 +54,8 @@ class PromotionJobTest {
 
     @BeforeAll
     static void candidates() throws Exception {
-        v2 = variant(tmp.resolve("v2"), "2", false);
-        threeLabels = variant(tmp.resolve("three-labels"), "3", true);
-    }
-
-    /** The faulty bundle under another version, linked; with {@code thirdLabel}, config.json has a third label. */
-    static Path variant(Path dir, String version, boolean thirdLabel) throws Exception {
-        Path base = FaultTestSupport.faultyModel();
-        Files.createDirectories(dir);
-        for (String f : List.of("model.onnx", "tokenizer.json")) {
-            Files.createSymbolicLink(dir.resolve(f), base.resolve(f).toAbsolutePath());
-        }
-        ObjectNode meta = (ObjectNode) JSON.readTree(base.resolve("labelstream.json").toFile());
-        meta.put("version", version);
-        JSON.writeValue(dir.resolve("labelstream.json").toFile(), meta);
-        ObjectNode config = (ObjectNode) JSON.readTree(base.resolve("config.json").toFile());
-        if (thirdLabel) {
-            ((ObjectNode) config.get("id2label")).put("2", "threat");
-        }
-        JSON.writeValue(dir.resolve("config.json").toFile(), config);
-        return dir.toAbsolutePath();
+        v2 = FaultTestSupport.faultyVariant(tmp.resolve("v2"), "2", false);
+        threeLabels = FaultTestSupport.faultyVariant(tmp.resolve("three-labels"), "3", true);
     }
 
     @Test
