@@ -156,25 +156,13 @@ final class PolicyCommand implements Runnable {
         @Parameters(paramLabel = "FILE", description = "The policy document (JSON).")
         Path file;
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
-                description = "Kafka brokers.")
-        String bootstrapServers;
-
-        @Option(names = "--topic", required = true, paramLabel = "TOPIC",
-                description = "The policy topic (the jobs' kafka.policy-topic).")
-        String topic;
+        @Mixin
+        PolicyTopicArgs kafka;
 
         @Option(names = "--model", paramLabel = "DIR",
                 description = "Also check the policy's labels against this model bundle.")
         Path model;
 
-        @Option(names = "--property", paramLabel = "KEY=VALUE",
-                description = "Kafka client property (security settings), repeatable.")
-        Map<String, String> properties = Map.of();
-
-        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
-                description = "How long to wait for Kafka (ISO-8601, default: ${DEFAULT-VALUE}).")
-        Duration timeout;
 
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
@@ -198,18 +186,18 @@ final class PolicyCommand implements Runnable {
                 }
             }
             Properties props = new Properties();
-            props.putAll(properties);
-            props.put("bootstrap.servers", bootstrapServers);
-            Optional<PolicyDocument> newest = PolicyTopic.readNewest(props, topic, policy.id(), labels, timeout);
+            props.putAll(kafka.properties);
+            props.put("bootstrap.servers", kafka.bootstrapServers);
+            Optional<PolicyDocument> newest = PolicyTopic.readNewest(props, kafka.topic, policy.id(), labels, kafka.timeout);
             if (newest.isPresent() && !policy.isNewerThan(newest.get())) {
                 err.println(file + ": rejected: $.version: " + policy.version() + " is not newer than " + newest.get()
-                        + " on " + topic + ": publish the change with a version above " + newest.get().version());
+                        + " on " + kafka.topic + ": publish the change with a version above " + newest.get().version());
                 return 1;
             }
-            try (KafkaProducer<byte[], byte[]> producer = producer(props, timeout)) {
+            try (KafkaProducer<byte[], byte[]> producer = producer(props, kafka.timeout)) {
                 // The file's own text, as validated: its description and layout stay readable on the topic.
                 byte[] value = Files.readAllBytes(file);
-                RecordMetadata m = producer.send(new ProducerRecord<>(topic, PolicyTopic.key(policy), value)).get();
+                RecordMetadata m = producer.send(new ProducerRecord<>(kafka.topic, PolicyTopic.key(policy), value)).get();
                 out.printf("published %s to %s-%d@%d%s%n", policy, m.topic(), m.partition(), m.offset(),
                         newest.map(n -> " (replaces " + n + ")").orElse(""));
             }
@@ -258,21 +246,9 @@ final class PolicyCommand implements Runnable {
                 description = "The jobs' moderation.policy-id.")
         String policyId;
 
-        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
-                description = "Kafka brokers.")
-        String bootstrapServers;
+        @Mixin
+        PolicyTopicArgs kafka;
 
-        @Option(names = "--topic", required = true, paramLabel = "TOPIC",
-                description = "The policy topic (the jobs' kafka.policy-topic).")
-        String topic;
-
-        @Option(names = "--property", paramLabel = "KEY=VALUE",
-                description = "Kafka client property (security settings), repeatable.")
-        Map<String, String> properties = Map.of();
-
-        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
-                description = "How long to wait for Kafka (ISO-8601, default: ${DEFAULT-VALUE}).")
-        Duration timeout;
 
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
@@ -310,10 +286,10 @@ final class PolicyCommand implements Runnable {
                 control = new ModelControl(dir.toString(), bundleVersion);
             }
             Properties props = new Properties();
-            props.putAll(properties);
-            props.put("bootstrap.servers", bootstrapServers);
-            try (KafkaProducer<byte[], byte[]> producer = producer(props, timeout)) {
-                RecordMetadata m = producer.send(new ProducerRecord<>(topic,
+            props.putAll(kafka.properties);
+            props.put("bootstrap.servers", kafka.bootstrapServers);
+            try (KafkaProducer<byte[], byte[]> producer = producer(props, kafka.timeout)) {
+                RecordMetadata m = producer.send(new ProducerRecord<>(kafka.topic,
                         ModelControl.key(policyId).getBytes(java.nio.charset.StandardCharsets.UTF_8),
                         control.toJson())).get();
                 out.printf("published %s to %s-%d@%d: the jobs following %s report MODEL_PROMOTED or"
@@ -323,5 +299,24 @@ final class PolicyCommand implements Runnable {
             out.flush();
             return 0;
         }
+    }
+
+    /** The policy topic and how to reach it: the options publish and promote share. */
+    static final class PolicyTopicArgs {
+        @Option(names = "--bootstrap-servers", required = true, paramLabel = "HOST:PORT[,...]",
+                description = "Kafka brokers.")
+        String bootstrapServers;
+
+        @Option(names = "--topic", required = true, paramLabel = "TOPIC",
+                description = "The policy topic (the jobs' kafka.policy-topic).")
+        String topic;
+
+        @Option(names = "--property", paramLabel = "KEY=VALUE",
+                description = "Kafka client property (security settings), repeatable.")
+        Map<String, String> properties = Map.of();
+
+        @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "PT30S",
+                description = "How long to wait for Kafka (ISO-8601, default: ${DEFAULT-VALUE}).")
+        Duration timeout;
     }
 }
