@@ -645,7 +645,11 @@ public final class DemoCommand implements Callable<Integer> {
      * The shadow's agreement over the whole stream (its windows' figures added up: counts and cells add; agreement
      * is agreed / compared) and the largest disagreements of the window that had the most.
      */
-    private static void agreement(PrintWriter out, List<AgreementReport> reports) {
+    private static void agreement(PrintWriter out, List<AgreementReport> all) {
+        // After the promotion the candidate is also the primary: those windows compare it with itself.
+        List<AgreementReport> reports = all.stream().filter(r -> !(r.getPrimaryModelName() + "@"
+                + r.getPrimaryModelVersion()).equals(r.getShadowModelName() + "@" + r.getShadowModelVersion()))
+                .toList();
         if (reports.isEmpty()) {
             return;
         }
@@ -669,9 +673,10 @@ public final class DemoCommand implements Callable<Integer> {
                     Long::sum));
         }
         out.printf(Locale.ROOT, "  shadow: %s@%s (head trained on %d messages) beside %s@%s, %d reports written to"
-                        + " %s, decisions to %s%n", first.getShadowModelName(), first.getShadowModelVersion(),
-                CANDIDATE_MESSAGES, first.getPrimaryModelName(), first.getPrimaryModelVersion(), reports.size(),
-                DRIFT, SHADOW);
+                        + " %s (and %d after the promotion, comparing it with itself), decisions to %s%n",
+                first.getShadowModelName(), first.getShadowModelVersion(), CANDIDATE_MESSAGES,
+                first.getPrimaryModelName(), first.getPrimaryModelVersion(), reports.size(), DRIFT,
+                all.size() - reports.size(), SHADOW);
         out.printf(Locale.ROOT, "    %d sampled (rate %.2f), %d compared, %d shed, %d failed; top-label agreement"
                 + " %.3f%n", sampled, first.getSampleRate(), compared, shed, failed, compared == 0 ? Double.NaN
                         : Math.round(agreed) / (double) compared);
