@@ -249,7 +249,6 @@ final class PolicyCommand implements Runnable {
         @Mixin
         PolicyTopicArgs kafka;
 
-
         @Spec
         picocli.CommandLine.Model.CommandSpec spec;
 

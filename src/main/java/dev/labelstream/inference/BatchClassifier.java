@@ -155,7 +155,7 @@ public final class BatchClassifier implements AutoCloseable {
                     + " only bundles with pooling + head score embeddings");
         }
         float[] scores = scorer.scoreEmbedding(embedding);
-        return new Classification(scores, Scorer.argMax(scores), false, 0, 0, 1, embedding, provider());
+        return new Classification(scores, Classification.topOf(scores), false, 0, 0, 1, embedding, provider());
     }
 
     /**
@@ -265,7 +265,7 @@ public final class BatchClassifier implements AutoCloseable {
         for (int i = 0; i < encoded.length; i++) {
             float[] scores = scorer.aggregate(windowScores[i]);
             float[] embedding = windowEmbeddings == null ? null : Scorer.meanRows(windowEmbeddings[i]);
-            results.add(new Classification(scores, Scorer.argMax(scores), encoded[i].truncated(), encoded[i].tokens(),
+            results.add(new Classification(scores, Classification.topOf(scores), encoded[i].truncated(), encoded[i].tokens(),
                     encoded[i].unknownTokens(), encoded[i].windows(), embedding, provider));
         }
         return new ClassifiedBatch(results, calls, realTokens, paddedTokens, tokenizeNanos, inferenceNanos,

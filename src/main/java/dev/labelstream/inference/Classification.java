@@ -27,4 +27,15 @@ public record Classification(
     public float topScore() {
         return scores[top];
     }
+
+    /** Index of the highest of {@code scores} (the first on a tie): the top label. */
+    public static int topOf(float[] scores) {
+        int best = 0;
+        for (int i = 1; i < scores.length; i++) {
+            if (scores[i] > scores[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
 }

@@ -531,7 +531,7 @@ final class ClassifyBatchFunction extends RichAsyncFunction<List<InputEvent>, Ou
         }
         try {
             return promoted.computeIfAbsent(modelDir, dir -> {
-                Classifier c = Classifier.open(PromotionCheck.withModel(resolved, dir));
+                Classifier c = Classifier.open(JobSettings.withModel(resolved, dir));
                 LOG.info("Opened the promoted model {} ({}) on {}", c.model().key(), dir, c.provider());
                 return c;
             });

@@ -1,7 +1,7 @@
 package dev.labelstream.job;
 
 import dev.labelstream.classify.Classifier;
-import dev.labelstream.inference.InferenceOptions;
+import dev.labelstream.settings.JobSettings;
 import dev.labelstream.inference.InvalidModelBundleException;
 import dev.labelstream.inference.ModelBundle;
 import dev.labelstream.inference.ModelIdentity;
@@ -29,14 +29,6 @@ final class PromotionCheck implements PolicyBatcher.ModelCheck {
         this.configured = configured;
     }
 
-    /** The job's configuration with {@code dir} as the model: what the classify stage opens a promoted model with. */
-    static Configuration withModel(Configuration conf, String dir) {
-        Configuration c = new Configuration(conf);
-        c.removeConfig(InferenceOptions.MODEL_BUILTIN);
-        c.set(InferenceOptions.MODEL_DIR, dir);
-        return c;
-    }
-
     @Override
     public PolicyBatcher.Promoted check(ModelControl control, PolicyDocument inForce) throws PolicyRejectedException {
         String dir = control.dir();
@@ -47,7 +39,7 @@ final class PromotionCheck implements PolicyBatcher.ModelCheck {
         }
         ModelIdentity m;
         try {
-            Configuration c = withModel(conf, dir);
+            Configuration c = JobSettings.withModel(conf, dir);
             m = Classifier.check(ModelBundle.load(c), c);
         } catch (InvalidModelBundleException | java.io.UncheckedIOException | IllegalArgumentException e) {
             throw new PolicyRejectedException(null, -1, "the bundle at " + dir + " cannot be put in force: "

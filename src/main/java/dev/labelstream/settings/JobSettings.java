@@ -416,13 +416,21 @@ public final class JobSettings {
     }
 
     /**
-     * The configuration the shadow's classifier opens with: the job's, with {@code inference.model.dir} the shadow
-     * bundle (the built-in model choice dropped), so it runs with the same inference and moderation options.
+     * The configuration the shadow's classifier opens with: the job's, with the shadow bundle as the model
+     * ({@link #withModel}), so it runs with the same inference and moderation options.
      */
     public static Configuration shadowConfiguration(Configuration conf) {
+        return withModel(conf, conf.get(ShadowOptions.MODEL_DIR));
+    }
+
+    /**
+     * A copy of {@code conf} whose model is the bundle at {@code dir} (the built-in model choice dropped), every other
+     * option kept: what a shadow or a promoted model opens and is checked with.
+     */
+    public static Configuration withModel(Configuration conf, String dir) {
         Configuration c = new Configuration(conf);
         c.removeConfig(InferenceOptions.MODEL_BUILTIN);
-        c.set(InferenceOptions.MODEL_DIR, conf.get(ShadowOptions.MODEL_DIR));
+        c.set(InferenceOptions.MODEL_DIR, dir);
         return c;
     }
 

@@ -1,6 +1,7 @@
 package dev.labelstream.shadow;
 
 import dev.labelstream.drift.DriftMath;
+import dev.labelstream.inference.Classification;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -61,8 +62,8 @@ public final class AgreementAccumulator implements Serializable {
             }
         }
         compared++;
-        int p = AgreementObservation.top(o.primaryScores());
-        int s = AgreementObservation.top(o.shadowScores());
+        int p = Classification.topOf(o.primaryScores());
+        int s = Classification.topOf(o.shadowScores());
         String pl = primaryLabels.get(p);
         String sl = shadowLabels.get(s);
         boolean agree = pl.equals(sl);

@@ -67,6 +67,8 @@ public final class AgreementMonitor
     private transient MetricGroup metrics;
     private transient Map<String, Gauges> gauges;
     private transient LongSupplier clock;
+    /** The windows' length, ms: gauges read "no data" after two of them without a report. */
+    private transient long windowMillis;
 
     AgreementMonitor(Configuration conf) {
         this.conf = conf;
@@ -127,6 +129,7 @@ public final class AgreementMonitor
         format = conf.get(KafkaOptions.OUTPUT_FORMAT);
         metrics = Metrics.group(getRuntimeContext().getMetricGroup()).addGroup(Metrics.SHADOW);
         gauges = new HashMap<>();
+        windowMillis = DriftSettings.of(conf).window().toMillis();
         clock = getRuntimeContext() instanceof StreamingRuntimeContext s
                 ? s.getProcessingTimeService()::getCurrentProcessingTime : System::currentTimeMillis;
     }
@@ -137,8 +140,7 @@ public final class AgreementMonitor
         AgreementAccumulator acc = elements.iterator().next();
         AgreementReport report = report(pair, ctx.window().getStart(), ctx.window().getEnd(), acc, conf);
         String shadowKey = pair.substring(pair.indexOf('>') + 1);
-        long window = DriftSettings.of(conf).window().toMillis();
-        gauges.computeIfAbsent(shadowKey, k -> new Gauges(metrics.addGroup(Metrics.MODEL, k), 2 * window, clock))
+        gauges.computeIfAbsent(shadowKey, k -> new Gauges(metrics.addGroup(Metrics.MODEL, k), 2 * windowMillis, clock))
                 .update(report);
         String line = headline(report);
         if (WARN.equals(report.getStatus()) || ALERT.equals(report.getStatus())) {

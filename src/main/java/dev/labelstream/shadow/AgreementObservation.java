@@ -47,15 +47,4 @@ public record AgreementObservation(String pair, long eventTime, Status status, S
                 in.input().id(), in.primaryDecisionId(), in.primaryLabels(), in.primaryScores(), in.primaryAction(),
                 null, null, null);
     }
-
-    /** Index of the highest score. */
-    static int top(float[] scores) {
-        int best = 0;
-        for (int i = 1; i < scores.length; i++) {
-            if (scores[i] > scores[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 }
