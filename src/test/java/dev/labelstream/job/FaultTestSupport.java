@@ -220,6 +220,34 @@ final class FaultTestSupport {
         return decode(t, rs);
     }
 
+    /**
+     * The policy events on {@code t}'s report topic, each mapped by {@code map} (null: left out), read until {@code
+     * done} holds for them or 60 s pass; asserts that it holds.
+     */
+    static <E> List<E> policyEvents(Properties client, TestKafka.Topics t,
+            java.util.function.Function<dev.labelstream.avro.PolicyEvent, E> map,
+            java.util.function.Predicate<List<E>> done) {
+        List<E> events = new ArrayList<>();
+        TestKafka.consumeUntil(client, List.of(t.drift()), Duration.ofSeconds(60), rs -> {
+            events.clear();
+            for (ConsumerRecord<byte[], byte[]> r : rs) {
+                dev.labelstream.avro.Report envelope = dev.labelstream.io.Reports.decode(r.value(),
+                        KafkaOptions.OutputFormat.AVRO);
+                if (dev.labelstream.io.Reports.POLICY_EVENT.equals(envelope.getKind())) {
+                    E e = map.apply(dev.labelstream.io.Reports.body(envelope, dev.labelstream.avro.PolicyEvent.class,
+                            KafkaOptions.OutputFormat.AVRO));
+                    if (e != null) {
+                        events.add(e);
+                    }
+                }
+            }
+            return done.test(events);
+        });
+        org.assertj.core.api.Assertions.assertThat(done.test(events)).as("policy events on the report topic: %s",
+                events).isTrue();
+        return events;
+    }
+
     static byte[] json(String id, String text) {
         return JobTestSupport.json(id, text);
     }

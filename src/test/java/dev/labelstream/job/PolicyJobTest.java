@@ -6,12 +6,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.avro.ClassifiedEvent;
 import dev.labelstream.avro.ModerationAction;
-import dev.labelstream.avro.Report;
 import dev.labelstream.demo.InProcessMetrics;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.InputFormat;
-import dev.labelstream.io.KafkaOptions;
-import dev.labelstream.io.Reports;
 import dev.labelstream.policy.PolicyOptions;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -343,21 +340,8 @@ class PolicyJobTest {
         }
 
         List<Event> reports(Predicate<List<Event>> done) {
-            List<Event> events = new ArrayList<>();
-            TestKafka.consumeUntil(client, List.of(t.drift()), Duration.ofSeconds(60), rs -> {
-                events.clear();
-                for (ConsumerRecord<byte[], byte[]> r : rs) {
-                    Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.AVRO);
-                    if (Reports.POLICY_EVENT.equals(envelope.getKind())) {
-                        dev.labelstream.avro.PolicyEvent b = Reports.body(envelope, dev.labelstream.avro.PolicyEvent.class,
-                                KafkaOptions.OutputFormat.AVRO);
-                        events.add(new Event(b.getKind(), b.getVersion(), b.getReason()));
-                    }
-                }
-                return done.test(events);
-            });
-            assertThat(done.test(events)).as("policy events on the report topic: %s", events).isTrue();
-            return events;
+            return FaultTestSupport.policyEvents(client, t, b -> new Event(b.getKind(), b.getVersion(), b.getReason()),
+                    done);
         }
 
         private static String key(ConsumerRecord<byte[], byte[]> r) {

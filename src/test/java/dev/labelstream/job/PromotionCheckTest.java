@@ -192,7 +192,7 @@ class PromotionCheckTest {
 
     @Test
     void withModelReplacesTheModelInACopy() throws Exception {
-        Configuration c = PromotionCheck.withModel(conf, "/models/x");
+        Configuration c = dev.labelstream.settings.JobSettings.withModel(conf, "/models/x");
         assertThat(c.get(InferenceOptions.MODEL_DIR)).isEqualTo("/models/x");
         assertThat(c.getOptional(InferenceOptions.MODEL_BUILTIN)).isEmpty();
         assertThat(conf.get(InferenceOptions.MODEL_DIR)).as("the job's own configuration")

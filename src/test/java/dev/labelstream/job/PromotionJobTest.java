@@ -3,11 +3,8 @@ package dev.labelstream.job;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.avro.ClassifiedEvent;
-import dev.labelstream.avro.Report;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.io.InputFormat;
-import dev.labelstream.io.KafkaOptions;
-import dev.labelstream.io.Reports;
 import dev.labelstream.policy.ModelControl;
 import dev.labelstream.policy.PolicyOptions;
 import java.nio.charset.StandardCharsets;
@@ -163,23 +160,8 @@ class PromotionJobTest {
 
     /** Model events on the report topic: kind, reason, model. */
     private static List<String[]> modelEvents(Properties client, TestKafka.Topics t, Predicate<List<String[]>> done) {
-        List<String[]> events = new ArrayList<>();
-        TestKafka.consumeUntil(client, List.of(t.drift()), Duration.ofSeconds(60), rs -> {
-            events.clear();
-            for (ConsumerRecord<byte[], byte[]> r : rs) {
-                Report envelope = Reports.decode(r.value(), KafkaOptions.OutputFormat.AVRO);
-                if (Reports.POLICY_EVENT.equals(envelope.getKind())) {
-                    dev.labelstream.avro.PolicyEvent b = Reports.body(envelope, dev.labelstream.avro.PolicyEvent.class,
-                            KafkaOptions.OutputFormat.AVRO);
-                    if (b.getKind().startsWith("MODEL_")) {
-                        events.add(new String[] {b.getKind(), b.getReason(), b.getModel()});
-                    }
-                }
-            }
-            return done.test(events);
-        });
-        assertThat(done.test(events)).as("model events on the report topic").isTrue();
-        return events;
+        return FaultTestSupport.policyEvents(client, t, b -> b.getKind().startsWith("MODEL_")
+                ? new String[] {b.getKind(), b.getReason(), b.getModel()} : null, done);
     }
 
     /** Produces one probe record at a time until one is decided by a model version. */
