@@ -56,6 +56,9 @@ final class TextEncoder implements AutoCloseable {
     private final boolean batchSafe;
     /** The path before the cut and the batch call (whole texts through DJL's Encoding), for the bench. */
     private final boolean legacy;
+    /** BERT WordPiece in Java for the texts it handles exactly; null for other tokenizers and for windows. */
+    private final WordPiecePath wordPiece;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TextEncoder.class);
 
     static {
         // DJL's HuggingFaceTokenizer.newInstance calls Ec2Utils.callHome (cloud metadata address + telemetry URL)
@@ -91,6 +94,98 @@ final class TextEncoder implements AutoCloseable {
         this.windowingHandle = windowing == null ? 0 : windowing.getHandle();
         this.singleSpecials = read(LIB.encode(truncatingHandle, "", true)).ids.length;
         this.pairBudget = maxLength - pairSpecials();
+        this.wordPiece = legacy || windowing != null ? null : wordPiecePath(t.tokenizerJson());
+    }
+
+    /**
+     * The Java WordPiece path, when the tokenizer is BERT's WordPiece ({@link WordPieceEncoder#of}): the special
+     * tokens the template puts around a text are read from the library (around a probe word), and the path is
+     * checked against the library on probe texts (accents, punctuation, every kind of space, long words,
+     * truncation); any difference turns it off, with a warning, and every text goes through the library.
+     */
+    private WordPiecePath wordPiecePath(com.fasterxml.jackson.databind.node.ObjectNode tokenizer) {
+        WordPieceEncoder encoder = WordPieceEncoder.of(tokenizer).orElse(null);
+        if (encoder == null) {
+            return null;
+        }
+        Read empty = read(LIB.encode(truncatingHandle, "", true));
+        int budget = maxLength - empty.ids.length;
+        int[] probe = new int[2];
+        Read around = read(LIB.encode(truncatingHandle, "a", true));
+        if (budget < 1 || encoder.encode("a", probe) != 1 || around.ids.length != empty.ids.length + 1) {
+            return null;
+        }
+        int at = -1;
+        for (int k = 0; k < around.ids.length && at < 0; k++) {
+            if (around.ids[k] == probe[0]) {
+                at = k;
+            }
+        }
+        for (long type : around.typeIds) {
+            if (type != 0) {
+                return null;
+            }
+        }
+        if (at < 0) {
+            return null;
+        }
+        WordPiecePath path = new WordPiecePath(encoder, java.util.Arrays.copyOfRange(around.ids, 0, at),
+                java.util.Arrays.copyOfRange(around.ids, at + 1, around.ids.length), budget);
+        String words = "word ".repeat(maxLength + 2);
+        for (String text : new String[] {"Hello, World! \u00dcn\u00efc\u00f6d\u00e9 caf\u00e9 NA\u00cfVE \u2014 \u201cquoted\u201d"
+                + " \u2026 x-ray's 3.14 $5 #tag @you", "tab\tnew\nline\r\u00a0nbsp\u2003em\u200bzero\u00adsoft\u0000nul\u0007bel",
+                "a".repeat(101) + " " + "b".repeat(100) + " supercalifragilisticexpialidocious", words, "",
+                " \t "}) {
+            Encoded fast = path.encode(text);
+            Encoded lib = single(read(LIB.encode(truncatingHandle, text, true)));
+            if (fast != null && !(java.util.Arrays.equals(fast.ids()[0], lib.ids()[0])
+                    && java.util.Arrays.equals(fast.typeIds()[0], lib.typeIds()[0])
+                    && fast.truncated() == lib.truncated())) {
+                LOG.warn("The Java WordPiece tokenization differs from the tokenizers library's on a probe text"
+                        + " ({} chars); every text goes through the library, at about 1 ms of CPU per message",
+                        text.length());
+                return null;
+            }
+        }
+        return path;
+    }
+
+    /** Whether single texts go through the Java WordPiece path where it handles them. */
+    boolean javaWordPiece() {
+        return wordPiece != null;
+    }
+
+    /** The Java WordPiece path and the template around its ids. */
+    private final class WordPiecePath {
+        private final WordPieceEncoder encoder;
+        private final long[] before;
+        private final long[] after;
+        private final int budget;
+
+        WordPiecePath(WordPieceEncoder encoder, long[] before, long[] after, int budget) {
+            this.encoder = encoder;
+            this.before = before;
+            this.after = after;
+            this.budget = budget;
+        }
+
+        /** The truncating encoding of a single text, or null when the Java path does not handle it. */
+        Encoded encode(String text) {
+            int[] content = new int[budget + 1];
+            int n = encoder.encode(text, content);
+            if (n < 0) {
+                return null;
+            }
+            int kept = Math.min(n, budget);
+            long[] ids = new long[before.length + kept + after.length];
+            System.arraycopy(before, 0, ids, 0, before.length);
+            for (int i = 0; i < kept; i++) {
+                ids[before.length + i] = content[i];
+            }
+            System.arraycopy(after, 0, ids, before.length + kept, after.length);
+            return new Encoded(new long[][] {ids}, new long[][] {new long[ids.length]}, n > budget, ids.length,
+                    countUnknown(ids));
+        }
     }
 
     private int pairSpecials() {
@@ -148,6 +243,12 @@ final class TextEncoder implements AutoCloseable {
         if (legacy) {
             return encodeWhole(input);
         }
+        if (wordPiece != null && input.pair() == null && input.text() != null) {
+            Encoded fast = wordPiece.encode(input.text());
+            if (fast != null) {
+                return fast;
+            }
+        }
         String text = TextCut.wellFormed(input.text());
         if (input.pair() != null) {
             return encodePair(text, TextCut.wellFormed(input.pair()));
@@ -180,8 +281,12 @@ final class TextEncoder implements AutoCloseable {
             return out;
         }
         int singles = 0;
-        for (TextInput in : inputs) {
-            if (in.pair() == null) {
+        for (int i = 0; i < out.length; i++) {
+            TextInput in = inputs.get(i);
+            if (in.pair() == null && wordPiece != null) {
+                out[i] = wordPiece.encode(in.text());
+            }
+            if (in.pair() == null && out[i] == null) {
                 singles++;
             }
         }
@@ -191,6 +296,9 @@ final class TextEncoder implements AutoCloseable {
         int k = 0;
         for (int i = 0; i < out.length; i++) {
             TextInput in = inputs.get(i);
+            if (out[i] != null) {
+                continue;
+            }
             if (in.pair() == null) {
                 texts[k] = TextCut.wellFormed(in.text());
                 cut[k] = prefix(texts[k], (long) maxLength + 1);
@@ -198,6 +306,9 @@ final class TextEncoder implements AutoCloseable {
             } else {
                 out[i] = encodeOne(inputs, i);
             }
+        }
+        if (singles == 0) {
+            return out;
         }
         long[] handles = LIB.batchEncode(truncatingHandle, cut, true);
         try {
