@@ -30,6 +30,19 @@ final class BenchModels {
         });
     }
 
+    /**
+     * The fp32 built-in model's configuration when {@code conf} runs the int8 one, else empty: issue 17 compares
+     * the CPU defaults with the defaults before on fp32, so the int8 bench runs that comparison on its other model.
+     */
+    static Optional<Configuration> fp32Counterpart(Configuration conf) {
+        return int8(conf) ? other(conf) : Optional.empty();
+    }
+
+    /** "int8 " or "fp32 " for a built-in model, "" for a {@code model.dir} bundle: for labels. */
+    static String tag(Configuration conf) {
+        return running(conf).map(b -> b == Builtin.SPAM_MINILM_L6_INT8 ? "int8 " : "fp32 ").orElse("");
+    }
+
     /** Whether {@code conf} runs the int8 built-in model (its GEMM rate is then the int8 one). */
     static boolean int8(Configuration conf) {
         return running(conf).filter(b -> b == Builtin.SPAM_MINILM_L6_INT8).isPresent();

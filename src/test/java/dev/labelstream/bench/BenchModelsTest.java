@@ -24,6 +24,36 @@ class BenchModelsTest {
     }
 
     @Test
+    void theDefaultsBeforeRunTheFp32ModelWhenTheBenchRunsTheInt8One() {
+        Configuration int8 = Configuration.fromMap(Map.of("model.builtin", "spam-minilm-l6-int8",
+                "inference.max-sub-batch", "4"));
+        Configuration before = BenchSuite.OLD_DEFAULTS.applyTo(BenchModels.fp32Counterpart(int8).orElseThrow(),
+                java.util.Set.of("inference.max-sub-batch"));
+        assertThat(before.get(InferenceOptions.MODEL_BUILTIN)).isEqualTo(Builtin.SPAM_MINILM_L6);
+        assertThat(before.get(dev.labelstream.settings.JobOptions.ASYNC_THREADS)).isEqualTo(2);
+        assertThat(before.get(InferenceOptions.INTRA_OP_THREADS)).isZero();
+        // an option set with --set is kept, as on every other run
+        assertThat(before.get(InferenceOptions.MAX_SUB_BATCH)).isEqualTo(4);
+        assertThat(BenchModels.tag(int8)).isEqualTo("int8 ");
+        assertThat(BenchModels.tag(before)).isEqualTo("fp32 ");
+        // fp32 or a model.dir bundle: the bench's own model, as before
+        assertThat(BenchModels.fp32Counterpart(Configuration.fromMap(Map.of("model.builtin", "spam-minilm-l6"))))
+                .isEmpty();
+        Configuration dir = Configuration.fromMap(Map.of("model.dir", "/models/x"));
+        assertThat(BenchModels.fp32Counterpart(dir)).isEmpty();
+        assertThat(BenchModels.tag(dir)).isEmpty();
+    }
+
+    @Test
+    void thePipelineAtItsBestIsTheBetterMeasuredOne() {
+        assertThat(BenchSuite.better(27.5, 20.6)).isTrue();
+        assertThat(BenchSuite.better(20.6, 27.5)).isFalse();
+        assertThat(BenchSuite.better(20.6, 20.6)).isFalse();
+        assertThat(BenchSuite.better(20.6, Double.NaN)).isTrue();
+        assertThat(BenchSuite.better(Double.NaN, 20.6)).isFalse();
+    }
+
+    @Test
     void builtinAndTheNewPartsParse() {
         BenchCommand b = new BenchCommand();
         new CommandLine(b).setCaseInsensitiveEnumValuesAllowed(true).parseArgs("--builtin", "spam-minilm-l6-int8",
