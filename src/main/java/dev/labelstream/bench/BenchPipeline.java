@@ -321,6 +321,12 @@ final class BenchPipeline {
         conf.set(JobOptions.PARALLELISM, parallelism);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
         conf.set(RestOptions.PORT, 0);
+        if (base.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
+            // As deploy/ does: the JobManager's in-memory storage caps state at 5 MB per operator, which the texts
+            // in flight of the max-size run exceed (every checkpoint failed, the job restarted in a loop).
+            conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
+                    java.nio.file.Files.createTempDirectory("labelstream-bench-checkpoints").toUri().toString());
+        }
         if (policy != null) {
             String policies = prefix + "-policies";
             BenchPolicy.createCompacted(kafka, policies);

@@ -3,6 +3,7 @@ package dev.labelstream.job;
 import dev.labelstream.settings.AsyncBudget;
 import dev.labelstream.settings.JobOptions;
 import dev.labelstream.settings.JobSettings;
+import dev.labelstream.batching.BatchingOptions;
 import dev.labelstream.batching.BatchingSettings;
 import dev.labelstream.batching.MicroBatcher;
 import dev.labelstream.batching.TokenEstimator;
@@ -41,6 +42,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
 import org.apache.flink.configuration.ReadableConfig;
@@ -84,6 +86,7 @@ import org.apache.flink.util.Collector;
 public final class LabelstreamJob {
     /** The output-buffer flush interval when Flink's execution.buffer-timeout options are unset (Flink: 100 ms). */
     static final Duration DEFAULT_BUFFER_TIMEOUT = Duration.ofMillis(10);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(LabelstreamJob.class);
 
     private LabelstreamJob() {}
 
@@ -119,6 +122,7 @@ public final class LabelstreamJob {
         env.getCheckpointConfig().setCheckpointTimeout(settings.checkpointTimeout().toMillis());
         conf.getOptional(JobOptions.PARALLELISM).ifPresent(env::setParallelism);
         bufferTimeout(env, conf);
+        memoryCheckpointWarning(env, conf).ifPresent(LOG::warn);
 
         DriftSettings drift = settings.drift();
         DataStream<SourceRecord> records = env
@@ -360,6 +364,32 @@ public final class LabelstreamJob {
             }
         }
         env.setBufferTimeout(DEFAULT_BUFFER_TIMEOUT.toMillis());
+    }
+
+    /**
+     * A warning when checkpoints would go to the JobManager's memory (neither {@code execution.checkpointing.dir}
+     * nor another {@code execution.checkpointing.storage} is set, in the job's options or the environment's):
+     * Flink caps that storage at 5 MB of state per operator, and the classify chain's state holds the texts in
+     * flight. A few long texts then fail every checkpoint, and the job restarts in a loop without an output. Empty
+     * otherwise.
+     */
+    static java.util.Optional<String> memoryCheckpointWarning(StreamExecutionEnvironment env, ReadableConfig conf) {
+        for (ReadableConfig c : List.of(conf, env.getConfiguration())) {
+            if (c.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY).isPresent()
+                    || c.getOptional(CheckpointingOptions.CHECKPOINT_STORAGE).filter(
+                            s -> !s.equalsIgnoreCase("jobmanager")).isPresent()) {
+                return java.util.Optional.empty();
+            }
+        }
+        long inFlight = (long) (conf.get(JobOptions.ASYNC_CAPACITY) + 1) * conf.get(BatchingOptions.MAX_RECORDS)
+                * conf.get(KafkaOptions.INPUT_MAX_BYTES);
+        return java.util.Optional.of(String.format(java.util.Locale.ROOT, "%s is unset: checkpoints are kept in the"
+                + " JobManager's memory, which Flink caps at 5 MB of state per operator. The classify stage's state holds"
+                + " the records in flight, up to (%s + 1) x %s x %s = %d MB of text, so a few long texts fail every"
+                + " checkpoint and the job restarts in a loop. Set %s to a file system or object store path (deploy/"
+                + " sets it).", CheckpointingOptions.CHECKPOINTS_DIRECTORY.key(), JobOptions.ASYNC_CAPACITY.key(),
+                BatchingOptions.MAX_RECORDS.key(), KafkaOptions.INPUT_MAX_BYTES.key(), inFlight >> 20,
+                CheckpointingOptions.CHECKPOINTS_DIRECTORY.key()));
     }
 
     /** Runs the job and blocks until it ends (it runs until cancelled: the source is unbounded). */
