@@ -40,27 +40,56 @@ final class WordPieceEncoder {
     private static final int PUNCTUATION_START = 0x2000;
     private static final int PUNCTUATION_END = 0x2070;
 
-    private final Map<String, Integer> vocab;
     private final int unknownId;
-    private final String prefix;
     private final int maxWordChars;
-    /** The longest vocabulary entry, in chars: no longer piece can match. */
-    private final int longestPiece;
+    /** The vocabulary as two tries: word-initial pieces, and continuations (the prefix taken off). */
+    private final Trie initial = new Trie();
+    private final Trie continuing;
     /** Each handled code point's normalized text (empty: removed), indexed by {@link #slot}. */
     private final String[] normalized;
+    /**
+     * The same where it is one character, with its kind ({@link #WORD}, {@link #SPACE}, {@link #PUNCTUATION}),
+     * for the loop over a text; {@link #REMOVED} and {@link #SEVERAL} otherwise.
+     */
+    private final char[] single;
+    private final byte[] kind;
+    private static final byte WORD = 0;
+    private static final byte SPACE = 1;
+    private static final byte PUNCTUATION = 2;
+    private static final byte REMOVED = 3;
+    private static final byte SEVERAL = 4;
     /** Added tokens' texts (the library matches them in the raw text before normalizing) by first character. */
     private final Map<Character, List<String>> addedByFirst;
 
     private WordPieceEncoder(Map<String, Integer> vocab, int unknownId, String prefix, int maxWordChars,
             boolean cleanText, boolean stripAccents, boolean lowercase, List<String> added) {
-        this.vocab = vocab;
         this.unknownId = unknownId;
-        this.prefix = prefix;
         this.maxWordChars = maxWordChars;
-        this.longestPiece = vocab.keySet().stream().mapToInt(String::length).max().orElse(0);
-        this.normalized = new String[LATIN_END + (PUNCTUATION_END - PUNCTUATION_START)];
+        // With an empty prefix a continuation is looked up as it is, in the one vocabulary.
+        this.continuing = prefix.isEmpty() ? initial : new Trie();
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+            String piece = e.getKey();
+            if (!prefix.isEmpty() && piece.startsWith(prefix)) {
+                continuing.put(piece.substring(prefix.length()), e.getValue());
+            }
+            initial.put(piece, e.getValue());
+        }
+        int slots = LATIN_END + (PUNCTUATION_END - PUNCTUATION_START);
+        this.normalized = new String[slots];
+        this.single = new char[slots];
+        this.kind = new byte[slots];
         for (int cp = 0; cp < PUNCTUATION_END; cp = cp == LATIN_END - 1 ? PUNCTUATION_START : cp + 1) {
-            normalized[slot(cp)] = normalize(cp, cleanText, stripAccents, lowercase);
+            String n = normalize(cp, cleanText, stripAccents, lowercase);
+            int k = slot(cp);
+            normalized[k] = n;
+            if (n.isEmpty()) {
+                kind[k] = REMOVED;
+            } else if (n.length() > 1) {
+                kind[k] = SEVERAL;
+            } else {
+                single[k] = n.charAt(0);
+                kind[k] = isWhitespace(n.charAt(0)) ? SPACE : isPunctuation(n.charAt(0)) ? PUNCTUATION : WORD;
+            }
         }
         this.addedByFirst = new HashMap<>();
         for (String a : added) {
@@ -126,7 +155,7 @@ final class WordPieceEncoder {
      */
     int encode(String text, int[] out) {
         int n = 0;
-        StringBuilder word = new StringBuilder(32);
+        Word word = new Word(maxWordChars);
         int len = text.length();
         for (int i = 0; i < len && n < out.length; i++) {
             char raw = text.charAt(i);
@@ -141,64 +170,146 @@ final class WordPieceEncoder {
                     }
                 }
             }
-            String norm = normalized[slot(raw)];
-            for (int k = 0; k < norm.length() && n < out.length; k++) {
-                char c = norm.charAt(k);
-                if (isWhitespace(c)) {
-                    n = pieces(word, out, n);
-                } else if (isPunctuation(c)) {
-                    n = pieces(word, out, n);
-                    if (n < out.length) {
-                        word.append(c);
-                        n = pieces(word, out, n);
+            int k = slot(raw);
+            switch (kind[k]) {
+                case WORD -> word.add(single[k]);
+                case SPACE -> n = pieces(word, out, n);
+                case PUNCTUATION -> n = punctuation(single[k], word, out, n);
+                case SEVERAL -> {
+                    String norm = normalized[k];
+                    for (int c = 0; c < norm.length() && n < out.length; c++) {
+                        char ch = norm.charAt(c);
+                        if (isWhitespace(ch)) {
+                            n = pieces(word, out, n);
+                        } else if (isPunctuation(ch)) {
+                            n = punctuation(ch, word, out, n);
+                        } else {
+                            word.add(ch);
+                        }
                     }
-                } else {
-                    word.append(c);
                 }
+                default -> { } // removed by clean_text
             }
         }
         return n < out.length ? pieces(word, out, n) : n;
     }
 
+    /** A punctuation character ends the word before it and is a word of its own. */
+    private int punctuation(char c, Word word, int[] out, int n) {
+        n = pieces(word, out, n);
+        if (n < out.length) {
+            word.add(c);
+            n = pieces(word, out, n);
+        }
+        return n;
+    }
+
+    /** The characters of the word being read; past max_input_chars_per_word only its length counts. */
+    private static final class Word {
+        private final int maxChars;
+        char[] chars = new char[64];
+        int length;
+
+        Word(int maxChars) {
+            this.maxChars = maxChars;
+        }
+
+        void add(char c) {
+            if (length < maxChars) {
+                if (length == chars.length) {
+                    chars = java.util.Arrays.copyOf(chars, (int) Math.min(maxChars, 2L * chars.length));
+                }
+                chars[length] = c;
+            }
+            length++;
+        }
+    }
+
     /**
-     * The pieces of the word collected so far, appended to {@code out} from {@code n} as far as it has room;
-     * clears the word. The whole word is split first: a word whose last piece fails is one unknown token.
+     * The pieces of the word read so far, appended to {@code out} from {@code n} as far as it has room; clears
+     * the word. Longest match first, as the library's loop that shortens the candidate from its end: the longest
+     * vocabulary entry that starts the rest of the word, read off the trie. A word whose rest matches nothing is
+     * one unknown token, as is a word longer than max_input_chars_per_word (every character handled is one UTF-16
+     * unit, so chars count characters).
      */
-    private int pieces(StringBuilder word, int[] out, int n) {
-        int len = word.length();
+    private int pieces(Word word, int[] out, int n) {
+        int len = word.length;
+        word.length = 0;
         if (len == 0) {
             return n;
         }
-        String w = word.toString();
-        word.setLength(0);
-        if (len > maxWordChars) { // every character handled is one UTF-16 unit
+        if (len > maxWordChars) {
             out[n] = unknownId;
             return n + 1;
         }
-        int[] found = new int[len];
-        int count = 0;
+        int kept = n;
         int start = 0;
         while (start < len) {
-            int end = Math.min(len, start + longestPiece);
-            Integer id = null;
-            while (start < end) {
-                String sub = w.substring(start, end);
-                id = vocab.get(start > 0 ? prefix + sub : sub);
-                if (id != null) {
-                    break;
-                }
-                end--;
-            }
-            if (id == null) {
+            long match = (start == 0 ? initial : continuing).longest(word.chars, start, len);
+            if (match < 0) {
                 out[n] = unknownId;
                 return n + 1;
             }
-            found[count++] = id;
-            start = end;
+            if (kept < out.length) {
+                out[kept] = (int) match;
+            }
+            kept++;
+            start = (int) (match >>> 32);
         }
-        int kept = Math.min(count, out.length - n);
-        System.arraycopy(found, 0, out, n, kept);
-        return n + kept;
+        return Math.min(kept, out.length);
+    }
+
+    /** A character trie of vocabulary pieces. */
+    private static final class Trie {
+        private char[] keys = new char[0];
+        private Trie[] children = new Trie[0];
+        private int id = -1;
+
+        void put(String piece, int pieceId) {
+            Trie t = this;
+            for (int i = 0; i < piece.length(); i++) {
+                t = t.child(piece.charAt(i), true);
+            }
+            t.id = pieceId;
+        }
+
+        private Trie child(char c, boolean create) {
+            int at = java.util.Arrays.binarySearch(keys, c);
+            if (at >= 0) {
+                return children[at];
+            }
+            if (!create) {
+                return null;
+            }
+            int insert = -at - 1;
+            char[] k = new char[keys.length + 1];
+            Trie[] ch = new Trie[keys.length + 1];
+            System.arraycopy(keys, 0, k, 0, insert);
+            System.arraycopy(children, 0, ch, 0, insert);
+            k[insert] = c;
+            ch[insert] = new Trie();
+            System.arraycopy(keys, insert, k, insert + 1, keys.length - insert);
+            System.arraycopy(children, insert, ch, insert + 1, keys.length - insert);
+            keys = k;
+            children = ch;
+            return ch[insert];
+        }
+
+        /** The longest piece starting {@code chars[from, to)}: (its end << 32) | its id, or -1 for none. */
+        long longest(char[] chars, int from, int to) {
+            Trie t = this;
+            long best = -1;
+            for (int i = from; i < to; i++) {
+                t = t.child(chars[i], false);
+                if (t == null) {
+                    break;
+                }
+                if (t.id >= 0) {
+                    best = ((long) (i + 1) << 32) | t.id;
+                }
+            }
+            return best;
+        }
     }
 
     /** One code point's text after the library's BertNormalizer, on its own. */
