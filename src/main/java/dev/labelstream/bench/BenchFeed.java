@@ -71,7 +71,7 @@ final class BenchFeed {
         double nowMs = median(now);
         double beforeMs = median(before);
         line(ctx, t, String.format(Locale.ROOT, "feed: tokenizing the corpus's first 200 messages (%.0f chars"
-                        + " mean), batches of %d, 5 runs after 5 warm-up runs: now %s ms (%s), before %s ms (%s) per 200 messages: %sx",
+                        + " mean), batches of %d, 5 runs after 3 s of warm-up: now %s ms (%s), before %s ms (%s) per 200 messages: %sx",
                 messages.stream().mapToInt(String::length).average().orElse(0), batch, BenchReport.fmt(nowMs),
                 runs(now), BenchReport.fmt(beforeMs), runs(before), BenchReport.fmt(beforeMs / nowMs)));
         j.put("tokenize_ms_per_200_now", nowMs);
@@ -172,8 +172,12 @@ final class BenchFeed {
         return Arrays.stream(v).mapToObj(BenchReport::fmt).reduce((a, b) -> a + ", " + b).orElse("");
     }
 
-    /** Passes over the messages before the 5 measured: the JIT compiles the Java tokenizer's loops in the first. */
+    /**
+     * Passes over the messages before the 5 measured: at least this many, and for at least {@link #WARM_UP_NANOS},
+     * since the JIT compiles the Java tokenizer's loops only after thousands of messages.
+     */
     private static final int WARM_UP_RUNS = 5;
+    private static final long WARM_UP_NANOS = 3_000_000_000L;
 
     /** Tokenize ms for {@code messages} per run (5 runs after the warm-up), exact nanos from the classifier. */
     private static double[] tokenizeMs(Configuration conf, List<String> messages, int batch, boolean legacy) {
@@ -181,21 +185,29 @@ final class BenchFeed {
             System.setProperty(LEGACY, "true");
         }
         try (BatchClassifier c = BatchClassifier.open(ModelBundle.load(conf), conf)) {
-            double[] out = new double[WARM_UP_RUNS + 5];
-            for (int run = 0; run < out.length; run++) {
-                long nanos = 0;
-                for (int from = 0; from < messages.size(); from += batch) {
-                    List<TextInput> in = messages.subList(from, Math.min(messages.size(), from + batch)).stream()
-                            .map(TextInput::of).toList();
-                    ClassifiedBatch b = c.classify(in);
-                    nanos += b.tokenizeNanos();
-                }
-                out[run] = nanos / 1e6;
+            long warmUntil = System.nanoTime() + WARM_UP_NANOS;
+            for (int run = 0; run < WARM_UP_RUNS || System.nanoTime() < warmUntil; run++) {
+                tokenizeNanos(c, messages, batch);
             }
-            return Arrays.copyOfRange(out, WARM_UP_RUNS, out.length);
+            double[] out = new double[5];
+            for (int run = 0; run < out.length; run++) {
+                out[run] = tokenizeNanos(c, messages, batch) / 1e6;
+            }
+            return out;
         } finally {
             System.clearProperty(LEGACY);
         }
+    }
+
+    private static long tokenizeNanos(BatchClassifier c, List<String> messages, int batch) {
+        long nanos = 0;
+        for (int from = 0; from < messages.size(); from += batch) {
+            List<TextInput> in = messages.subList(from, Math.min(messages.size(), from + batch)).stream()
+                    .map(TextInput::of).toList();
+            ClassifiedBatch b = c.classify(in);
+            nanos += b.tokenizeNanos();
+        }
+        return nanos;
     }
 
     /** The built-in bundle with the feed graph as its model.onnx, in a temporary folder. */
