@@ -313,7 +313,7 @@ public final class BatchClassifier implements AutoCloseable {
                     : shared.session.run(feed, Set.of(graph.output()), runOptions)) {
                 OnnxTensor out = (OnnxTensor) result.get(0);
                 long[] outShape = out.getInfo().getShape();
-                FloatBuffer values = out.getFloatBuffer();
+                FloatBuffer values = OnnxSessions.floats(out); // a view: read before the result closes
                 if (graph.output().equals(GraphContract.LOGITS)) {
                     int width = (int) outShape[1];
                     float[][] scores = new float[rows][];

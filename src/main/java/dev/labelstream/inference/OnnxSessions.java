@@ -152,6 +152,38 @@ final class OnnxSessions {
         }
     }
 
+    /** ONNX Runtime's private OnnxTensor.getBuffer(): a view of the tensor's own memory; null if it is gone. */
+    private static final java.lang.invoke.MethodHandle VIEW = viewHandle();
+
+    private static java.lang.invoke.MethodHandle viewHandle() {
+        try {
+            java.lang.reflect.Method m = ai.onnxruntime.OnnxTensor.class.getDeclaredMethod("getBuffer");
+            m.setAccessible(true);
+            return java.lang.invoke.MethodHandles.lookup().unreflect(m);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            LOG.info("ONNX Runtime's tensor memory cannot be viewed ({}): outputs are copied", firstLine(e));
+            return null;
+        }
+    }
+
+    /**
+     * A float tensor's values as a view of ONNX Runtime's own memory, valid while the tensor is open. The public
+     * {@code getFloatBuffer} copies into a new heap buffer: a [batch, sequence, hidden] output is ~390 KB a record,
+     * which at the GPU-feed rate was most of the garbage collector's work. Through ORT's private {@code getBuffer}
+     * (onnxruntime 1.23.2 is pinned in pom.xml; {@code OutputViewTest} checks the view), else the copy.
+     */
+    static java.nio.FloatBuffer floats(ai.onnxruntime.OnnxTensor tensor) {
+        if (VIEW != null && tensor.getInfo().type == ai.onnxruntime.OnnxJavaType.FLOAT) {
+            try {
+                java.nio.ByteBuffer bytes = (java.nio.ByteBuffer) VIEW.invoke(tensor);
+                return bytes.order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+            } catch (Throwable e) {
+                // an ORT that changed the private method's contract: the public copy is always right
+            }
+        }
+        return tensor.getFloatBuffer();
+    }
+
     private static final byte[] DYNAMIC_QUANTIZE = "DynamicQuantize".getBytes(StandardCharsets.US_ASCII);
 
     /**
