@@ -60,6 +60,8 @@ final class WordPieceEncoder {
     private static final byte SEVERAL = 4;
     /** Added tokens' texts (the library matches them in the raw text before normalizing) by first character. */
     private final Map<Character, List<String>> addedByFirst;
+    /** Whether an added token starts with the character: the per-character test, without boxing. */
+    private final boolean[] startsAdded = new boolean[Character.MAX_VALUE + 1];
 
     private WordPieceEncoder(Map<String, Integer> vocab, int unknownId, String prefix, int maxWordChars,
             boolean cleanText, boolean stripAccents, boolean lowercase, List<String> added) {
@@ -94,6 +96,11 @@ final class WordPieceEncoder {
         this.addedByFirst = new HashMap<>();
         for (String a : added) {
             addedByFirst.computeIfAbsent(a.charAt(0), k -> new ArrayList<>()).add(a);
+            startsAdded[a.charAt(0)] = true;
+        }
+        initial.freeze();
+        if (continuing != initial) {
+            continuing.freeze();
         }
     }
 
@@ -162,9 +169,8 @@ final class WordPieceEncoder {
             if (!handles(raw)) {
                 return -1;
             }
-            List<String> added = addedByFirst.get(raw);
-            if (added != null) {
-                for (String a : added) {
+            if (startsAdded[raw]) {
+                for (String a : addedByFirst.get(raw)) {
                     if (text.startsWith(a, i)) {
                         return -1;
                     }
@@ -261,9 +267,26 @@ final class WordPieceEncoder {
 
     /** A character trie of vocabulary pieces. */
     private static final class Trie {
+        /** Nodes with more children than this get a direct table for the characters below {@link #DIRECT}. */
+        private static final int WIDE = 16;
+        private static final int DIRECT = 0x370;
         private char[] keys = new char[0];
         private Trie[] children = new Trie[0];
+        private Trie[] direct;
         private int id = -1;
+
+        /** After the last put: wide nodes (the roots have thousands of children) look up by index. */
+        void freeze() {
+            if (keys.length > WIDE) {
+                direct = new Trie[DIRECT];
+                for (int i = 0; i < keys.length && keys[i] < DIRECT; i++) {
+                    direct[keys[i]] = children[i];
+                }
+            }
+            for (Trie c : children) {
+                c.freeze();
+            }
+        }
 
         void put(String piece, int pieceId) {
             Trie t = this;
@@ -274,6 +297,9 @@ final class WordPieceEncoder {
         }
 
         private Trie child(char c, boolean create) {
+            if (direct != null && c < DIRECT) {
+                return direct[c];
+            }
             int at = java.util.Arrays.binarySearch(keys, c);
             if (at >= 0) {
                 return children[at];
