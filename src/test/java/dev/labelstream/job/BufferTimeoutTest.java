@@ -2,8 +2,6 @@ package dev.labelstream.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.labelstream.inference.InferenceOptions;
-import dev.labelstream.io.InputFormat;
 import java.time.Duration;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExecutionOptions;
@@ -17,10 +15,7 @@ import org.junit.jupiter.api.Test;
  */
 class BufferTimeoutTest {
     private static Configuration jobConf() {
-        Configuration c = JobTestSupport.jobConf("localhost:9", new TestKafka.Topics("in", "out", "dead", "drift"),
-                InputFormat.JSON);
-        c.set(InferenceOptions.MODEL_DIR, JobTestSupport.defaultModel().toString());
-        return c;
+        return JobTestSupport.builtOnlyJobConf();
     }
 
     private static long built(Configuration job, Configuration envConf) {

@@ -60,6 +60,16 @@ public final class JobTestSupport {
         return c;
     }
 
+    /**
+     * Settings for a topology that is only built, never run (nothing listens at the broker address), with the
+     * default model: for tests of what the job graph gets.
+     */
+    static Configuration builtOnlyJobConf() {
+        Configuration c = jobConf("localhost:9", new TestKafka.Topics("in", "out", "dead", "drift"), InputFormat.JSON);
+        c.set(InferenceOptions.MODEL_DIR, defaultModel().toString());
+        return c;
+    }
+
     /** The job's settings for {@code t} on the broker at {@code bootstrap}; the model is left to the caller. */
     static Configuration jobConf(String bootstrap, TestKafka.Topics t, InputFormat format) {
         Configuration c = new Configuration();
