@@ -8,6 +8,7 @@ import dev.labelstream.policy.PolicyDocument;
 import dev.labelstream.policy.PolicyOptions;
 import dev.labelstream.demo.EmbeddedKafka;
 import dev.labelstream.demo.InProcessMetrics;
+import dev.labelstream.demo.LocalCheckpoints;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.labelstream.avro.AgreementReport;
@@ -321,12 +322,7 @@ final class BenchPipeline {
         conf.set(JobOptions.PARALLELISM, parallelism);
         conf.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
         conf.set(RestOptions.PORT, 0);
-        if (base.getOptional(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY).isEmpty()) {
-            // As deploy/ does: the JobManager's in-memory storage caps state at 5 MB per operator, which the texts
-            // in flight of the max-size run exceed (every checkpoint failed, the job restarted in a loop).
-            conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                    java.nio.file.Files.createTempDirectory("labelstream-bench-checkpoints").toUri().toString());
-        }
+        LocalCheckpoints.inTemporaryDirectory(conf, "labelstream-bench-checkpoints");
         if (policy != null) {
             String policies = prefix + "-policies";
             BenchPolicy.createCompacted(kafka, policies);

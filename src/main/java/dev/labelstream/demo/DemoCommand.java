@@ -174,9 +174,7 @@ public final class DemoCommand implements Callable<Integer> {
             out.printf("  broker %s, topics %s (2 partitions), %s, %s, %s, %s (compacted)%n", kafka.bootstrapServers(),
                     INPUT, OUTPUT, DEAD_LETTERS, DRIFT, POLICIES);
             Configuration conf = jobConfiguration(kafka.bootstrapServers());
-            // Checkpoints on disk, as deploy/ has them (the JobManager's memory caps state at 5 MB per operator).
-            conf.set(org.apache.flink.configuration.CheckpointingOptions.CHECKPOINTS_DIRECTORY,
-                    java.nio.file.Files.createTempDirectory("labelstream-demo-checkpoints").toUri().toString());
+            LocalCheckpoints.inTemporaryDirectory(conf, "labelstream-demo-checkpoints");
             InProcessMetrics.clear();
             InProcessMetrics.configure(conf);
             // The policy topic's pre-flight, as 'run' does: empty here, so the bundle's thresholds start.
