@@ -108,11 +108,10 @@ final class TextEncoder implements AutoCloseable {
         if (encoder == null) {
             return null;
         }
-        Read empty = read(LIB.encode(truncatingHandle, "", true));
-        int budget = maxLength - empty.ids.length;
+        int budget = maxLength - singleSpecials;
         int[] probe = new int[2];
         Read around = read(LIB.encode(truncatingHandle, "a", true));
-        if (budget < 1 || encoder.encode("a", probe) != 1 || around.ids.length != empty.ids.length + 1) {
+        if (budget < 1 || encoder.encode("a", probe) != 1 || around.ids.length != singleSpecials + 1) {
             return null;
         }
         int at = -1;
