@@ -3,7 +3,6 @@ package dev.labelstream.inference;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.huggingface.tokenizers.jni.TokenizersLibrary;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,15 +67,8 @@ class TextCutParityTest {
     private static ModelBundle bundle(String family, int maxLength, String longText) throws IOException {
         Path to = tmp.resolve(family + "-" + maxLength + "-" + longText);
         if (!Files.exists(to)) {
-            InferenceTestSupport.copyBundle(dir(family), to);
-            Path settings = to.resolve("labelstream.json");
-            ObjectNode s = Files.exists(settings) ? InferenceTestSupport.readObject(settings)
-                    : TestTokenizers.JSON.createObjectNode();
-            s.put("max_length", maxLength);
-            s.put("long_text", longText);
-            s.put("max_windows", 3);
-            s.put("window_stride", 4);
-            TestTokenizers.write(s, settings);
+            InferenceTestSupport.settings(InferenceTestSupport.copyBundle(dir(family), to), java.util.Map.of(
+                    "max_length", maxLength, "long_text", longText, "max_windows", 3, "window_stride", 4));
         }
         return ModelBundle.load(to);
     }

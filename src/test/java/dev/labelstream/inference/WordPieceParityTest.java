@@ -64,11 +64,7 @@ class WordPieceParityTest {
                 default -> { }
             }
             TestTokenizers.write(json, tokenizer);
-            Path settings = to.resolve("labelstream.json");
-            ObjectNode s = Files.exists(settings) ? InferenceTestSupport.readObject(settings)
-                    : TestTokenizers.JSON.createObjectNode();
-            s.put("max_length", maxLength);
-            TestTokenizers.write(s, settings);
+            InferenceTestSupport.settings(to, java.util.Map.of("max_length", maxLength));
         }
         return ModelBundle.load(to);
     }
