@@ -15,7 +15,7 @@ public final class ModelArgs {
 
     @Option(names = "--builtin", paramLabel = "NAME",
             description = "Built-in model when --model is not given: spam-minilm-l6 (fp32) or spam-minilm-l6-int8"
-                    + " (int8, one sequence per call). Default: spam-minilm-l6-int8 on CPU, spam-minilm-l6 on CUDA"
+                    + " (int8, one sequence per call). Default: spam-minilm-l6 with either provider"
                     + " (option model.builtin).")
     String builtin;
 

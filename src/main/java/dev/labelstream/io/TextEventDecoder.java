@@ -204,12 +204,26 @@ final class TextEventDecoder implements Serializable {
     }
 
     static String strictUtf8(byte[] b) throws CharacterCodingException {
+        if (isAscii(b)) {
+            // Every ASCII byte string is valid UTF-8 and decodes the same either way; new String copies it once,
+            // where the decoder below fills a UTF-16 buffer and compresses it again (most inputs take this path).
+            return new String(b, StandardCharsets.US_ASCII);
+        }
         // The JDK's decoder rejects overlong forms and encoded surrogates, unlike new String(b, UTF_8).
         return StandardCharsets.UTF_8.newDecoder()
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT)
                 .decode(ByteBuffer.wrap(b))
                 .toString();
+    }
+
+    private static boolean isAscii(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int length(byte[] b) {
