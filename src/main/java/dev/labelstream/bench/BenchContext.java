@@ -42,6 +42,8 @@ final class BenchContext {
     /** Folder for report.json, chart.svg and table.txt. */
     final Path results;
     private int runCounter;
+    /** Whether {@link #warmJvm} has run in this JVM's bench. */
+    private boolean jvmWarm;
 
     BenchContext(int records, int warmup, int repeat, List<Integer> batchSizes, List<Integer> callers,
             List<Integer> intraOps, Duration latencyDuration, double load, Double rate, Set<Part> skip,
@@ -69,6 +71,46 @@ final class BenchContext {
         out.println(title);
         out.flush();
     }
+
+    /**
+     * Once per bench, before its first measured job run: one unmeasured run of the job with the feed graph ({@link
+     * BenchFeed#NAME}, thousands of records a second through the job's own code: decode, batcher, tokenizer, scoring,
+     * encoding, Kafka clients, broker), then a wait until the JIT compiler's threads are idle (under {@value
+     * #JIT_IDLE_SHARE} of a core over a second, at most {@value #JIT_WAIT_S} s). Without it the first measured runs
+     * share the cores with the compiler: in a fresh JVM its threads took a quarter of a core through a 20 s real-model
+     * run, and a third of the CPU of a feed run.
+     */
+    void warmJvm(EmbeddedKafka kafka, Configuration conf, BenchCorpus corpus, Set<Long> broker) throws Exception {
+        if (jvmWarm) {
+            return;
+        }
+        jvmWarm = true;
+        section("JVM warm-up (not measured): the job with " + BenchFeed.NAME + ", " + JIT_WARMUP_RECORDS
+                + " records, then until the JIT compiler is idle");
+        pipeline(kafka, BenchFeed.feedConf(this, conf), "jvm-warmup", 1, corpus,
+                BenchPipeline.Plan.throughput(JIT_WARMUP_RECORDS / 4, JIT_WARMUP_RECORDS), broker);
+        long start = System.nanoTime();
+        long waited;
+        while (true) {
+            long before = BenchCpu.vmThreads().getOrDefault(BenchCpu.JIT, 0L);
+            Thread.sleep(1000);
+            long busy = BenchCpu.vmThreads().getOrDefault(BenchCpu.JIT, 0L) - before;
+            waited = (System.nanoTime() - start) / 1_000_000_000L;
+            if (busy < JIT_IDLE_SHARE * 1e9 || waited >= JIT_WAIT_S) {
+                break;
+            }
+        }
+        out.printf(Locale.ROOT, "  JIT compiler idle after %d s%s%n", waited, waited >= JIT_WAIT_S
+                ? " (gave up waiting: still compiling)" : "");
+        out.flush();
+    }
+
+    /** Records of the warm-up run (a quarter more before them, as its own warm-up). */
+    static final int JIT_WARMUP_RECORDS = 8_000;
+    /** The JIT's threads count as idle under this share of one core. */
+    static final double JIT_IDLE_SHARE = 0.05;
+    /** The most seconds to wait for that. */
+    static final int JIT_WAIT_S = 30;
 
     /** One job run on {@code kafka}, printed as one line. */
     BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,

@@ -47,14 +47,7 @@ final class BenchFeed {
 
     static void run(BenchContext ctx, Configuration conf, BenchCorpus corpus, ObjectNode report, StringBuilder text)
             throws Exception {
-        Path dir = feedBundle();
-        Configuration feed = new Configuration(conf);
-        feed.set(InferenceOptions.MODEL_DIR, dir.toString());
-        if (!ctx.userKeys.contains(InferenceOptions.MAX_SUB_BATCH.key())) {
-            // The feed stands for the CPU side of a GPU deployment, which batches as CUDA does (128 rows a call),
-            // not one row a call as the CPU defaults do: the tiny graph's per-call cost is not the GPU's.
-            feed.set(InferenceOptions.MAX_SUB_BATCH, InferenceOptions.MAX_SUB_BATCH.defaultValue());
-        }
+        Configuration feed = feedConf(ctx, conf);
         // The yardstick is the fp32 model's pipeline, even where int8 is the CPU default.
         Configuration fp32 = BenchModels.fp32Counterpart(conf).orElse(conf);
         int feedRecords = Math.max(ctx.records, 16_000);
@@ -89,6 +82,7 @@ final class BenchFeed {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(BenchCommand.BROKER)) {
             Set<Long> broker = new HashSet<>(BenchCpu.threadIds());
             broker.removeAll(threadsBefore);
+            ctx.warmJvm(kafka, conf, corpus, broker);
             ctx.section("feed: pipeline with " + NAME + ", exactly-once, drift on, " + feedRecords + " records after "
                     + feedWarmup + " warm-up records");
             BenchPipeline.Result r = ctx.pipeline(kafka, feed, "feed", 1, corpus,
@@ -217,7 +211,30 @@ final class BenchFeed {
     }
 
     /** The built-in bundle with the feed graph as its model.onnx, in a temporary folder. */
-    static Path feedBundle() throws IOException {
+    /** {@code conf} with the feed graph's bundle as the model, batching as a GPU deployment does. */
+    static Configuration feedConf(BenchContext ctx, Configuration conf) throws IOException {
+        Configuration feed = new Configuration(conf);
+        feed.set(InferenceOptions.MODEL_DIR, feedBundle().toString());
+        if (!ctx.userKeys.contains(InferenceOptions.MAX_SUB_BATCH.key())) {
+            // The feed stands for the CPU side of a GPU deployment, which batches as CUDA does (128 rows a call),
+            // not one row a call as the CPU defaults do: the tiny graph's per-call cost is not the GPU's.
+            feed.set(InferenceOptions.MAX_SUB_BATCH, InferenceOptions.MAX_SUB_BATCH.defaultValue());
+        }
+        return feed;
+    }
+
+    /** The feed graph's bundle, made once per JVM. */
+    private static Path bundle;
+
+    static synchronized Path feedBundle() throws IOException {
+        if (bundle != null && Files.isDirectory(bundle)) {
+            return bundle;
+        }
+        bundle = newFeedBundle();
+        return bundle;
+    }
+
+    private static Path newFeedBundle() throws IOException {
         Path from = DefaultModel.directory();
         Path dir = Files.createTempDirectory("labelstream-feed-bundle");
         try (Stream<Path> files = Files.list(from)) {

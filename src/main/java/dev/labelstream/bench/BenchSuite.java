@@ -165,6 +165,7 @@ final class BenchSuite {
                 // Held open so that every job run with the best options shares one warm session, as the slots of
                 // a TaskManager do.
                 try (var held = dev.labelstream.inference.BatchClassifier.open(bundle, bestConf)) {
+                    ctx.warmJvm(kafka, conf, corpus, broker);
                     if (ctx.runs(Part.PIPELINE)) {
                         ctx.section("pipeline: Kafka -> decode -> micro-batch -> async classify -> Kafka, exactly-once,"
                                 + " pre-loaded topic; " + opts(pipelinePoint) + " (the raw engine's best"
