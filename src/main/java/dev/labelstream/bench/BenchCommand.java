@@ -201,10 +201,15 @@ public final class BenchCommand implements Callable<Integer> {
         out.print(header);
         out.flush();
         StringBuilder text = new StringBuilder(header);
-        int rc = sweep
-                ? BenchSweep.run(ctx, conf, corpus, sweepMaxRecords, sweepTokenBudget, sweepLinger, sweepGrid, report,
-                        text)
-                : new BenchSuite(ctx, conf, bundle, corpus).run(report, text);
+        int rc;
+        try {
+            rc = sweep
+                    ? BenchSweep.run(ctx, conf, corpus, sweepMaxRecords, sweepTokenBudget, sweepLinger, sweepGrid,
+                            report, text)
+                    : new BenchSuite(ctx, conf, bundle, corpus).run(report, text);
+        } finally {
+            BenchCluster.closeShared();
+        }
         Files.createDirectories(dir);
         BenchReport.writeJson(dir.resolve("report.json"), report);
         Files.writeString(dir.resolve("table.txt"), text, StandardCharsets.UTF_8);

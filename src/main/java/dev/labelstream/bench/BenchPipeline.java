@@ -389,7 +389,7 @@ final class BenchPipeline {
             LabelstreamJob.build(env, settings);
         }
         long started = System.currentTimeMillis();
-        JobClient job = env.executeAsync("labelstream-bench-" + runId);
+        JobClient job = BenchCluster.execute(env, "labelstream-bench-" + runId, parallelism);
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka, prefix)) {
             consumer.subscribe(shadowModel == null ? List.of(out, dead) : List.of(out, dead, shadowTopic, drift));
             Set<String> seen = new HashSet<>();

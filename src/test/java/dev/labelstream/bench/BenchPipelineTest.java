@@ -13,8 +13,16 @@ import java.util.UUID;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
-/** One small bench run of the real job: every record is counted once, in its phase; nothing asserts on time. */
+/**
+ * Small bench runs of the real job: every record is counted once, in its phase; nothing asserts on time. The runs
+ * share one MiniCluster ({@link BenchCluster}), as the bench's do.
+ */
 class BenchPipelineTest {
+
+    @org.junit.jupiter.api.AfterAll
+    static void closeCluster() throws Exception {
+        BenchCluster.closeShared();
+    }
 
     @Test
     void countsEveryRecordOnceAndMeasuresFromSendToCommit() throws Exception {
@@ -48,5 +56,13 @@ class BenchPipelineTest {
         assertThat(new HashSet<>(r.paced().batchKeys).size()).isBetween(1, 4);
         assertThat(r.metrics().batches()).isPositive();
         assertThat(r.startupMs()).isPositive();
+
+        // a second job on the same cluster: its own records only, none lost
+        BenchPipeline.Result again = BenchPipeline.run(TestKafka.broker(), conf,
+                "test-" + UUID.randomUUID().toString().substring(0, 8), corpus,
+                BenchPipeline.Plan.throughput(2, 5));
+        assertThat(again.problem()).isNull();
+        assertThat(again.warmup().classified()).isEqualTo(2);
+        assertThat(again.measured().classified()).isEqualTo(5);
     }
 }

@@ -17,7 +17,16 @@ class ObjectReuseTest {
     private static boolean built(Configuration job, Configuration envConf) {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(envConf);
         LabelstreamJob.build(env, job);
-        return env.getConfig().isObjectReuseEnabled();
+        boolean reuse = env.getConfig().isObjectReuseEnabled();
+        // what the TaskManagers get: the job graph's execution config
+        try {
+            assertThat(env.getStreamGraph().getJobGraph().getSerializedExecutionConfig()
+                    .deserializeValue(ObjectReuseTest.class.getClassLoader()).isObjectReuseEnabled())
+                    .as("object reuse in the job graph").isEqualTo(reuse);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+        return reuse;
     }
 
     @Test
