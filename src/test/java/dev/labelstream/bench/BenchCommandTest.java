@@ -42,6 +42,21 @@ class BenchCommandTest {
     }
 
     @Test
+    void theRepeatsGoToEveryPointNearTheFirstPassBestAndBatchOneAtTheirThreads() {
+        Map<Point, List<BenchRaw.Run>> raw = new java.util.LinkedHashMap<>();
+        raw.put(new Point(1, 1, 1), List.of(run(1, 2_000_000_000L))); // 50/s
+        raw.put(new Point(1, 2, 8), List.of(run(8, 1_000_000_000L))); // 100/s: the first pass's best
+        raw.put(new Point(2, 1, 1), List.of(run(1, 1_050_000_000L))); // 95/s: within 10 %
+        raw.put(new Point(2, 1, 8), List.of(run(8, 1_200_000_000L))); // 83/s: not
+        assertThat(BenchSearch.contenders(raw)).containsExactly(new Point(1, 2, 8), new Point(1, 2, 1),
+                new Point(2, 1, 1));
+        // the repeats decide: the first pick slows down on its repeat, the other holds
+        raw.put(new Point(1, 2, 8), List.of(run(8, 1_000_000_000L), run(8, 1_300_000_000L)));
+        raw.put(new Point(2, 1, 1), List.of(run(1, 1_050_000_000L), run(1, 1_040_000_000L)));
+        assertThat(BenchSearch.best(raw)).isEqualTo(new Point(2, 1, 1));
+    }
+
+    @Test
     void thePipelineRunsWithTheBestPointUnlessTheUserSetAnOption() {
         org.apache.flink.configuration.Configuration c = new Point(2, 1, 4).applyTo(
                 new org.apache.flink.configuration.Configuration(), java.util.Set.of("inference.max-sub-batch"));
