@@ -31,8 +31,8 @@ public final class InferenceOptions {
                     + " spam/ham head, batched) or spam-minilm-l6-int8 (the int8, dynamically quantized build of the"
                     + " same encoder with its own head, run one unpadded sequence per call so scores do not depend on"
                     + " the batch; CPU only in practice: its integer operators fall back to the CPU under CUDA). Unset:"
-                    + " spam-minilm-l6 with either provider (the int8 pipeline measured a median 1.40x the fp32 one"
-                    + " in three quiet runs on a 2-core CPU, under the 1.5x asked of a default).");
+                    + " spam-minilm-l6 with either provider (the int8 pipeline measured a median 1.42x the fp32 one"
+                    + " in five quiet runs on a 2-core CPU, under the 1.5x asked of a default).");
 
     public static final ConfigOption<Boolean> ALLOW_UNTESTED_MODEL_TYPE = key("inference.allow-untested-model-type")
             .booleanType()

@@ -25,7 +25,7 @@ class BuiltinModelsTest {
                 .isEqualTo(Builtin.SPAM_MINILM_L6_INT8);
         assertThat(conf("model.builtin", "spam-minilm-l6").get(InferenceOptions.MODEL_BUILTIN))
                 .isEqualTo(Builtin.SPAM_MINILM_L6);
-        // fp32 on CPU too: int8 measured a median 1.40x end to end, under the 1.5x a default had to reach
+        // fp32 on CPU too: int8 measured a median 1.42x end to end (five runs), under the 1.5x a default had to reach
         assertThat(DefaultModel.builtin(new Configuration())).isEqualTo(Builtin.SPAM_MINILM_L6)
                 .isEqualTo(Builtin.defaultFor(InferenceOptions.Provider.CPU));
         assertThat(DefaultModel.builtin(conf("inference.provider", "cuda"))).isEqualTo(Builtin.SPAM_MINILM_L6);
