@@ -15,6 +15,13 @@ import org.apache.flink.configuration.Configuration;
  * gives each job run its own topics and transactional ids on the one broker.
  */
 final class BenchContext {
+    /** Records of a warm-up run (a quarter more before them, as its own warm-up). */
+    static final int JIT_WARMUP_RECORDS = 8_000;
+    /** The JIT's threads count as quiet under this share of one core during a run. */
+    static final double JIT_QUIET_SHARE = 0.10;
+    /** The most warm-up runs. */
+    static final int JIT_WARMUP_RUNS = 6;
+
     /** Measured records per run. */
     final int records;
     /** Warm-up records before each measurement. */
@@ -107,13 +114,6 @@ final class BenchContext {
             }
         }
     }
-
-    /** Records of a warm-up run (a quarter more before them, as its own warm-up). */
-    static final int JIT_WARMUP_RECORDS = 8_000;
-    /** The JIT's threads count as quiet under this share of one core during a run. */
-    static final double JIT_QUIET_SHARE = 0.10;
-    /** The most warm-up runs. */
-    static final int JIT_WARMUP_RUNS = 6;
 
     /** One job run on {@code kafka}, printed as one line. */
     BenchPipeline.Result pipeline(EmbeddedKafka kafka, Configuration conf, String what, int r, BenchCorpus corpus,
