@@ -43,6 +43,9 @@ final class BenchFeed {
     /** Same switch as TextEncoder.LEGACY_PROPERTY (package-private there). */
     private static final String LEGACY = "labelstream.tokenization.legacy";
 
+    /** The feed graph's bundle once made ({@link #feedBundle}). */
+    private static Path bundle;
+
     private BenchFeed() {}
 
     static void run(BenchContext ctx, Configuration conf, BenchCorpus corpus, ObjectNode report, StringBuilder text)
@@ -59,7 +62,7 @@ final class BenchFeed {
         // JIT compiles the hot paths for seconds (see BenchContext#warmJvm, which runs first). A quarter of the
         // measured records first makes the figure the steady state's.
         int feedWarmup = Math.max(ctx.warmup, feedRecords / 4);
-        // The path before runs at a quarter of the rate: half the records give it the same window.
+        // The path before runs at about a quarter of the rate: half the records still make a longer window.
         int legacyRecords = Math.max(ctx.records, feedRecords / 2);
         ObjectNode j = BenchReport.JSON.createObjectNode();
         j.put("model", NAME);
@@ -217,7 +220,6 @@ final class BenchFeed {
         return nanos;
     }
 
-    /** The built-in bundle with the feed graph as its model.onnx, in a temporary folder. */
     /** {@code conf} with the feed graph's bundle as the model, batching as a GPU deployment does. */
     static Configuration feedConf(BenchContext ctx, Configuration conf) throws IOException {
         Configuration feed = new Configuration(conf);
@@ -230,9 +232,8 @@ final class BenchFeed {
         return feed;
     }
 
-    /** The feed graph's bundle, made once per JVM. */
-    private static Path bundle;
 
+    /** The feed graph's bundle, made once per JVM. */
     static synchronized Path feedBundle() throws IOException {
         if (bundle != null && Files.isDirectory(bundle)) {
             return bundle;
@@ -241,6 +242,7 @@ final class BenchFeed {
         return bundle;
     }
 
+    /** The built-in bundle with the feed graph as its model.onnx, in a temporary folder. */
     private static Path newFeedBundle() throws IOException {
         Path from = DefaultModel.directory();
         Path dir = Files.createTempDirectory("labelstream-feed-bundle");
