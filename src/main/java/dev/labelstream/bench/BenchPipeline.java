@@ -39,8 +39,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.RestOptions;
-import org.apache.flink.configuration.TaskManagerOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -320,8 +318,6 @@ final class BenchPipeline {
         conf.set(KafkaOptions.INPUT_FORMAT, InputFormat.JSON);
         conf.set(KafkaOptions.OUTPUT_FORMAT, KafkaOptions.OutputFormat.JSON);
         conf.set(JobOptions.PARALLELISM, parallelism);
-        conf.set(TaskManagerOptions.NUM_TASK_SLOTS, parallelism);
-        conf.set(RestOptions.PORT, 0);
         LocalCheckpoints.inTemporaryDirectory(conf, "labelstream-bench-checkpoints");
         if (policy != null) {
             String policies = prefix + "-policies";
@@ -335,8 +331,8 @@ final class BenchPipeline {
             conf.set(ShadowOptions.SAMPLE_RATE, shadowModel.rate());
             conf.set(KafkaOptions.SHADOW_TOPIC, shadowTopic);
         }
+        // The reporter is the shared cluster's (BenchCluster); this run's metrics start from nothing.
         InProcessMetrics.clear();
-        InProcessMetrics.configure(conf);
 
         // Pre-load: the job finds everything in the topic when it starts.
         try (KafkaProducer<byte[], byte[]> producer = producer(kafka, 20)) {

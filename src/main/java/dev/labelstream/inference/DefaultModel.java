@@ -63,8 +63,8 @@ public final class DefaultModel {
          * The built-in model when {@link InferenceOptions#MODEL_BUILTIN} is unset: fp32 with either provider. The
          * rule for making int8 the CPU default was held-out accuracy within one point and a pipeline at least 1.5x
          * the fp32 one's end to end. Accuracy holds (0.968 vs 0.969), speed does not: five quiet bench runs gave
-         * 1.38x, 1.40x, 1.69x, 1.42x and 1.50x, median 1.42x, the raw engines 1.48x (docs/benchmark-cpu.md). On CUDA the int8
-         * graph's integer operators would fall back to the CPU anyway.
+         * 1.38x, 1.40x, 1.69x, 1.42x and 1.50x, median 1.42x, the raw engines 1.48x (docs/benchmark-cpu.md). On
+         * CUDA the int8 graph's integer operators would fall back to the CPU anyway.
          */
         public static Builtin defaultFor(InferenceOptions.Provider provider) {
             return SPAM_MINILM_L6;

@@ -20,8 +20,9 @@ import java.util.Optional;
  * <p>Why by hand: the library costs about 1 ms of CPU per 1,150-character message on this project's 2-core machine
  * (it tracks every character's alignment through normalization and returns token strings and offsets), which
  * caps what one core can feed a GPU at a few hundred messages a second; this path costs about 0.1 ms (the bench's
- * feed part measures both, 9-16x apart). Parity is a test ({@code WordPieceParityTest}: random texts and the corpus against the library)
- * and is checked again on probe texts whenever an encoder is built ({@link TextEncoder}).
+ * feed part measures both, 9-16x apart). Parity is a test ({@code WordPieceParityTest}: random texts and the
+ * corpus against the library) and is checked again on probe texts whenever an encoder is built ({@link
+ * TextEncoder}).
  *
  * <p>The rules it follows are the library's (the tokenizers crate DJL binds: {@code normalizers/bert.rs}, {@code
  * pre_tokenizers/bert.rs}, {@code models/wordpiece}): clean text (drop NUL, U+FFFD and control/format characters

@@ -383,18 +383,14 @@ public final class LabelstreamJob {
      * {@code AsyncWaitOperator} (its in-flight queue).
      */
     static void objectReuse(StreamExecutionEnvironment env, ReadableConfig conf) {
-        for (ReadableConfig c : List.of(conf, env.getConfiguration())) {
-            var set = c.getOptional(PipelineOptions.OBJECT_REUSE);
-            if (set.isPresent()) {
-                if (set.get()) {
-                    env.getConfig().enableObjectReuse();
-                } else {
-                    env.getConfig().disableObjectReuse();
-                }
-                return;
-            }
+        boolean reuse = conf.getOptional(PipelineOptions.OBJECT_REUSE)
+                .or(() -> env.getConfiguration().getOptional(PipelineOptions.OBJECT_REUSE))
+                .orElse(true);
+        if (reuse) {
+            env.getConfig().enableObjectReuse();
+        } else {
+            env.getConfig().disableObjectReuse();
         }
-        env.getConfig().enableObjectReuse();
     }
 
     /**
