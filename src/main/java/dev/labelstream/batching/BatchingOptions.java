@@ -12,7 +12,10 @@ public final class BatchingOptions {
     public static final ConfigOption<Integer> MAX_RECORDS = key("batching.max-records")
             .intType()
             .defaultValue(64)
-            .withDescription("Most records in one batch; a batch that reaches it is flushed at once. At least 1.");
+            .withDescription("Most records in one batch; a batch that reaches it is flushed at once. At least 1."
+                    + " Unset with inference.provider CPU and inference.max-sub-batch unset or 1: 4, since each record"
+                    + " is then its own model call and small batches keep the async threads busy and commits prompt"
+                    + " (logged at startup); otherwise 64.");
 
     public static final ConfigOption<Integer> MAX_TOKENS = key("batching.max-tokens")
             .intType()

@@ -20,7 +20,7 @@ final class BenchContext {
     /** The JIT's threads count as quiet under this share of one core during a run. */
     static final double JIT_QUIET_SHARE = 0.10;
     /** The most warm-up runs. */
-    static final int JIT_WARMUP_RUNS = 6;
+    static final int JIT_WARMUP_RUNS = 40;
 
     /** Measured records per run. */
     final int records;
@@ -89,7 +89,9 @@ final class BenchContext {
      * profiled C1 form; it is compiled later, in whichever run comes next. In a fresh JVM the compiler's threads took
      * a quarter of a core through a 20 s real-model run, and after one warm-up run of 10,000 records still half a
      * core (240 us a record) through the feed run. An idle wait does not help: counters only advance while the code
-     * runs.
+     * runs. It takes long on 2 cores: one C2 thread, sharing them with the job, stayed at 53-68 % of a core through
+     * the first 17 runs, then fell (27 % at run 21, 18 % at 24, 12 % at 30). With 6 runs, the compiler still took
+     * 10-15 ms of the real pipeline's ~95 ms CPU a record; after 30, 2.9 ms.
      */
     void warmJvm(EmbeddedKafka kafka, Configuration conf, BenchCorpus corpus, Set<Long> broker) throws Exception {
         if (jvmWarm) {

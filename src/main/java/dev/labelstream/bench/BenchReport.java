@@ -146,7 +146,8 @@ final class BenchReport {
         sb.append(String.format(Locale.ROOT, "  %d records per run, %d warm-up, %d runs; batching.max-records %d,"
                         + " batching.max-tokens %d, batching.linger %s, inference.token-budget %d,"
                         + " checkpoints every %s, parallelism %d%n", n, ctx.warmup, ctx.repeat,
-                conf.get(BatchingOptions.MAX_RECORDS), conf.get(BatchingOptions.MAX_TOKENS),
+                dev.labelstream.settings.ThreadBudget.withCpuBatching(conf).get(BatchingOptions.MAX_RECORDS),
+                conf.get(BatchingOptions.MAX_TOKENS),
                 TimeUtils.formatWithHighestUnit(conf.get(BatchingOptions.LINGER)),
                 conf.get(InferenceOptions.TOKEN_BUDGET),
                 TimeUtils.formatWithHighestUnit(conf.get(JobOptions.CHECKPOINT_INTERVAL)),

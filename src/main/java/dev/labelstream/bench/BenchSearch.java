@@ -152,6 +152,21 @@ final class BenchSearch {
         return new Result(runs, best, batch1);
     }
 
+    /**
+     * {@code p} measured {@code ctx.repeat} times more on {@code c}, a session with p's intra-op threads that takes
+     * p's batch in one call, after a warm-up pass: the raw engine again, in the JVM the pipeline runs in (after
+     * {@link BenchContext#warmJvm}), so that its best is not a cold JVM's.
+     */
+    static List<BenchRaw.Run> again(BenchContext ctx, BatchClassifier c, Point p, List<String> texts,
+            List<String> warmTexts) {
+        warm(c, warmTexts, p.batch(), p.callers());
+        Map<Point, List<BenchRaw.Run>> runs = new LinkedHashMap<>();
+        for (int r = 0; r < ctx.repeat; r++) {
+            measure(ctx, runs, c, p, texts, null);
+        }
+        return runs.get(p);
+    }
+
     private static BatchClassifier open(ModelBundle bundle, Configuration conf, int intraOp, int maxBatch) {
         Configuration c = new Configuration(conf);
         c.set(InferenceOptions.INTRA_OP_THREADS, intraOp);

@@ -166,6 +166,23 @@ final class BenchSuite {
                 // a TaskManager do.
                 try (var held = dev.labelstream.inference.BatchClassifier.open(bundle, bestConf)) {
                     ctx.warmJvm(kafka, conf, corpus, broker);
+                    if (search != null) {
+                        // The search ran in a cold JVM, its callers sharing the cores with the JIT compiling the
+                        // bench's start; measured again here, the best is the higher median of the two, so that no
+                        // ratio is against a raw engine the compiler slowed.
+                        ctx.section("raw engine again, " + best.label() + ", after the JVM warm-up (its best is"
+                                + " the higher median of the search's runs and these)");
+                        Summary cold = rawBest;
+                        Summary warm = BenchSearch.summary(BenchSearch.again(ctx, held, best, texts, warmTexts),
+                                BenchRaw.Run::textsPerSecond);
+                        rows.add(new Row("raw engine, " + best.label() + ", again after the JVM warm-up", warm,
+                                "rec/s", BenchReport.fmt(warm.median() * search.tokensPerRecord()) + " tok/s; the"
+                                        + " search's runs: " + BenchReport.fmt(cold.median()) + " rec/s median"));
+                        if (warm.median() > cold.median()) {
+                            rawBest = warm;
+                        }
+                        report.put("raw_again_after_warmup_median", warm.median());
+                    }
                     if (ctx.runs(Part.PIPELINE)) {
                         ctx.section("pipeline: Kafka -> decode -> micro-batch -> async classify -> Kafka, exactly-once,"
                                 + " pre-loaded topic; " + opts(pipelinePoint) + " (the raw engine's best"
@@ -213,7 +230,8 @@ final class BenchSuite {
                         }
                     }
                     if (ctx.runs(Part.SQL)) {
-                        Configuration off = new Configuration(bestConf);
+                        // The job's batch size on both sides: ML_PREDICT's options take what the job resolves.
+                        Configuration off = ThreadBudget.withCpuBatching(new Configuration(bestConf));
                         off.set(dev.labelstream.drift.DriftOptions.ENABLED, false);
                         ctx.section("sql: ML_PREDICT on the MiniCluster vs the DataStream pipeline, both drift off, "
                                 + opts(pipelinePoint) + ", batching.max-records " + off.get(

@@ -125,7 +125,9 @@ public final class JobSettings {
         checkTypes(conf);
         checkKafka(conf);
         checkJob(conf);
-        BatchingSettings batching = BatchingSettings.fromConfig(conf);
+        // CPU: small batches unless set (one row per model call; ThreadBudget#withCpuBatching says why).
+        Configuration batched = ThreadBudget.withCpuBatching(conf);
+        BatchingSettings batching = BatchingSettings.fromConfig(batched);
         DriftSettings drift = DriftSettings.of(conf);
         conf.getOptional(DriftOptions.REFERENCE_PROFILE).ifPresent(p -> {
             if (!Files.isRegularFile(Path.of(p))) {
@@ -142,7 +144,7 @@ public final class JobSettings {
         Duration interval = conf.get(JobOptions.CHECKPOINT_INTERVAL);
         Duration timeout = conf.get(JobOptions.CHECKPOINT_TIMEOUT);
         Duration restart = restartDelay(conf);
-        Configuration resolved = new Configuration(conf);
+        Configuration resolved = new Configuration(batched);
         String perJob = perJobName(conf);
         if (conf.getOptional(KafkaOptions.GROUP_ID).isEmpty()) {
             resolved.set(KafkaOptions.GROUP_ID, perJob);

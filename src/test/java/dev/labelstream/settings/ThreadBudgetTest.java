@@ -3,6 +3,7 @@ package dev.labelstream.settings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.labelstream.batching.BatchingOptions;
 import dev.labelstream.inference.InferenceOptions;
 import dev.labelstream.shadow.ShadowOptions;
 import org.apache.flink.configuration.Configuration;
@@ -63,6 +64,37 @@ class ThreadBudgetTest {
         assertThat(resolved.get(InferenceOptions.INTRA_OP_THREADS)).isEqualTo(1);
         assertThat(resolved.get(InferenceOptions.MAX_SUB_BATCH)).isEqualTo(ThreadBudget.CPU_MAX_SUB_BATCH);
         assertThatThrownBy(() -> ThreadBudget.of(new Configuration(), 0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void onACpuWithOneRowPerCallBatchesAreSmallUnlessSet() {
+        Configuration unset = new Configuration();
+        assertThat(ThreadBudget.withCpuBatching(unset).get(BatchingOptions.MAX_RECORDS))
+                .isEqualTo(ThreadBudget.CPU_MAX_RECORDS).isLessThan(BatchingOptions.MAX_RECORDS.defaultValue());
+        assertThat(unset.getOptional(BatchingOptions.MAX_RECORDS)).as("the given configuration is not changed")
+                .isEmpty();
+
+        // one row a call set explicitly is the same case
+        Configuration oneRow = new Configuration();
+        oneRow.set(InferenceOptions.MAX_SUB_BATCH, 1);
+        assertThat(ThreadBudget.withCpuBatching(oneRow).get(BatchingOptions.MAX_RECORDS))
+                .isEqualTo(ThreadBudget.CPU_MAX_RECORDS);
+
+        // an explicit batch size wins
+        Configuration set = new Configuration();
+        set.set(BatchingOptions.MAX_RECORDS, 32);
+        assertThat(ThreadBudget.withCpuBatching(set).get(BatchingOptions.MAX_RECORDS)).isEqualTo(32);
+
+        // model calls of several rows: batching is on purpose, the option's own default stays
+        Configuration rows = new Configuration();
+        rows.set(InferenceOptions.MAX_SUB_BATCH, 32);
+        assertThat(ThreadBudget.withCpuBatching(rows).getOptional(BatchingOptions.MAX_RECORDS)).isEmpty();
+
+        // CUDA batches big
+        Configuration cuda = new Configuration();
+        cuda.set(InferenceOptions.PROVIDER, InferenceOptions.Provider.CUDA);
+        assertThat(ThreadBudget.withCpuBatching(cuda).get(BatchingOptions.MAX_RECORDS))
+                .isEqualTo(BatchingOptions.MAX_RECORDS.defaultValue());
     }
 
     static Configuration shadow(int threads) {
