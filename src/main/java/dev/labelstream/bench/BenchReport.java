@@ -157,15 +157,40 @@ final class BenchReport {
 
     static String cpuModel() {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) {
-                    return line.substring(line.indexOf(':') + 1).trim();
+            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            String model = null;
+            String flags = null;
+            for (String line : lines) {
+                if (model == null && line.startsWith("model name")) {
+                    model = line.substring(line.indexOf(':') + 1).trim();
+                } else if (flags == null && line.startsWith("flags")) {
+                    flags = line.substring(line.indexOf(':') + 1).trim();
                 }
+            }
+            if (model != null) {
+                return flags == null ? model : model + ", " + simd(flags);
             }
         } catch (IOException | RuntimeException e) {
             // not Linux
         }
         return System.getProperty("os.arch");
+    }
+
+    /** Features to look for, in order: ONNX Runtime's fp32 and int8 kernels differ most between them. */
+    private static final List<String> SIMD = List.of("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni",
+            "amx_int8");
+
+    /**
+     * Which of {@link #SIMD} the CPU has, from /proc/cpuinfo's flags: e.g. "avx2 fma; no avx512f avx512_vnni
+     * avx_vnni amx_int8". Without VNNI (or AMX) int8 GEMM runs on AVX2's multiply-adds, so the int8 / fp32 ratios
+     * of two machines compare only with this next to them.
+     */
+    static String simd(String flags) {
+        java.util.Set<String> have = new java.util.HashSet<>(List.of(flags.trim().split("\\s+")));
+        List<String> yes = SIMD.stream().filter(have::contains).toList();
+        List<String> no = SIMD.stream().filter(f -> !have.contains(f)).toList();
+        return (yes.isEmpty() ? "" : String.join(" ", yes)) + (no.isEmpty() ? "" : (yes.isEmpty() ? "" : "; ")
+                + "no " + String.join(" ", no));
     }
 
     static ObjectNode environment(String providerRequested, String provider) {

@@ -56,6 +56,12 @@ final class BenchSuite {
         this.corpus = corpus;
     }
 
+    /** {@link #opts} and the batch size the job gives them ({@link ThreadBudget#withCpuBatching}). */
+    private String jobOpts(Point p) {
+        return opts(p) + ", batching.max-records " + ThreadBudget.withCpuBatching(p.applyTo(conf, ctx.userKeys))
+                .get(BatchingOptions.MAX_RECORDS);
+    }
+
     private static String opts(Point p) {
         return "async.threads " + p.callers() + ", intra-op " + (p.intraOp() == 0 ? "0 (= cores)" : p.intraOp())
                 + ", max-sub-batch " + p.batch();
@@ -178,14 +184,14 @@ final class BenchSuite {
                         rows.add(new Row("raw engine, " + best.label() + ", again after the JVM warm-up", warm,
                                 "rec/s", BenchReport.fmt(warm.median() * search.tokensPerRecord()) + " tok/s; the"
                                         + " search's runs: " + BenchReport.fmt(cold.median()) + " rec/s median"));
-                        if (warm.median() > cold.median()) {
+                        if (better(warm.median(), cold.median())) {
                             rawBest = warm;
                         }
                         report.put("raw_again_after_warmup_median", warm.median());
                     }
                     if (ctx.runs(Part.PIPELINE)) {
                         ctx.section("pipeline: Kafka -> decode -> micro-batch -> async classify -> Kafka, exactly-once,"
-                                + " pre-loaded topic; " + opts(pipelinePoint) + " (the raw engine's best"
+                                + " pre-loaded topic; " + jobOpts(pipelinePoint) + " (the raw engine's best"
                                 + (pipelinePoint.equals(best) ? "" : ", with the options set by --set") + ")");
                         for (int r = 1; r <= ctx.repeat; r++) {
                             pipeline.add(ctx.pipeline(kafka, bestConf, "pipeline", r, corpus,
@@ -194,12 +200,12 @@ final class BenchSuite {
                     }
                     if (ctx.runs(Part.DEFAULTS)) {
                         if (newDefaults.equals(pipelinePoint) && !pipeline.isEmpty()) {
-                            ctx.section("pipeline, CPU defaults of " + cores + " cores: " + opts(newDefaults)
+                            ctx.section("pipeline, CPU defaults of " + cores + " cores: " + jobOpts(newDefaults)
                                     + ": the same options as above, not run again");
                             cpuDefaults = pipeline;
                         } else {
                             ctx.section("pipeline, CPU defaults of " + cores + " cores (options unset): "
-                                    + opts(newDefaults));
+                                    + jobOpts(newDefaults));
                             for (int r = 1; r <= ctx.repeat; r++) {
                                 cpuDefaults.add(ctx.pipeline(kafka, conf, "cpu-defaults", r, corpus,
                                         Plan.throughput(ctx.warmup, n), broker));
@@ -207,14 +213,14 @@ final class BenchSuite {
                         }
                         if (fp32.isPresent() && fp32Defaults != other) {
                             ctx.section("pipeline, fp32 " + DefaultModel.builtin(fp32.get()) + ", CPU defaults"
-                                    + " (options unset): " + opts(newDefaults) + "; the fp32 side of CPU defaults /"
+                                    + " (options unset): " + jobOpts(newDefaults) + "; the fp32 side of CPU defaults /"
                                     + " defaults before (the models part, which runs it otherwise, is skipped)");
                             for (int r = 1; r <= ctx.repeat; r++) {
                                 fp32Defaults.add(ctx.pipeline(kafka, fp32.get(), "fp32-cpu-defaults", r, corpus,
                                         Plan.throughput(ctx.warmup, n), broker));
                             }
                         }
-                        ctx.section("pipeline, the defaults before (" + opts(OLD_DEFAULTS) + ")" + (fp32.isPresent()
+                        ctx.section("pipeline, the defaults before (" + jobOpts(OLD_DEFAULTS) + ")" + (fp32.isPresent()
                                 ? ", fp32 " + DefaultModel.builtin(fp32.get()) + " (the bench's model is int8)" : ""));
                         for (int r = 1; r <= ctx.repeat; r++) {
                             oldDefaults.add(ctx.pipeline(kafka, beforeConf, "old-defaults", r, corpus,
@@ -244,7 +250,7 @@ final class BenchSuite {
                     }
                     if (ctx.runs(Part.POLICY)) {
                         BenchPolicy.Document doc = BenchPolicy.fromThresholds(bundle, conf);
-                        ctx.section("policy: the pipeline with the CPU defaults (" + opts(newDefaults) + ") without"
+                        ctx.section("policy: the pipeline with the CPU defaults (" + jobOpts(newDefaults) + ") without"
                                 + " and with a policy topic carrying " + doc.label() + " (the model's thresholds as a"
                                 + " published policy), in pairs: " + doc.json());
                         policy = BenchPolicy.run(ctx, kafka, conf, corpus, broker, doc);
@@ -303,27 +309,27 @@ final class BenchSuite {
             otherFlops = BenchFlops.of(otherBundle.dir().resolve("config.json"), false);
         }
         double otherFlopsPerRecord = otherFlops.perRecord(lengths);
-        addPipelineRows("pipeline, exactly-once, best options (" + opts(pipelinePoint) + ")", pipeline,
+        addPipelineRows("pipeline, exactly-once, best options (" + jobOpts(pipelinePoint) + ")", pipeline,
                 tokensPerRecord, flopsPerRecord);
-        addPipelineRows("pipeline, " + tag + "CPU defaults (" + opts(newDefaults) + ")", cpuDefaults,
+        addPipelineRows("pipeline, " + tag + "CPU defaults (" + jobOpts(newDefaults) + ")", cpuDefaults,
                 tokensPerRecord, flopsPerRecord);
         if (fp32Defaults != other) {
-            addPipelineRows("pipeline, fp32 CPU defaults (" + opts(newDefaults) + ")", fp32Defaults, tokensPerRecord,
+            addPipelineRows("pipeline, fp32 CPU defaults (" + jobOpts(newDefaults) + ")", fp32Defaults, tokensPerRecord,
                     otherFlopsPerRecord);
         }
-        addPipelineRows("pipeline, " + beforeTag + "defaults before (" + opts(OLD_DEFAULTS) + ")", oldDefaults,
+        addPipelineRows("pipeline, " + beforeTag + "defaults before (" + jobOpts(OLD_DEFAULTS) + ")", oldDefaults,
                 tokensPerRecord, fp32.isPresent() ? otherFlopsPerRecord : flopsPerRecord);
         addPipelineRows("naive job (max-records=1, " + opts(pipelinePoint) + ")", naive, tokensPerRecord,
                 flopsPerRecord);
-        report.set("pipeline", BenchJson.pipelineJson(pipeline, opts(pipelinePoint)));
-        report.set("pipeline_cpu_defaults", BenchJson.pipelineJson(cpuDefaults, tag + opts(newDefaults) + "; "
+        report.set("pipeline", BenchJson.pipelineJson(pipeline, jobOpts(pipelinePoint)));
+        report.set("pipeline_cpu_defaults", BenchJson.pipelineJson(cpuDefaults, tag + jobOpts(newDefaults) + "; "
                 + budgetNow.reason()));
         if (fp32Defaults != other && !fp32Defaults.isEmpty()) {
             report.set("pipeline_fp32_cpu_defaults", BenchJson.pipelineJson(fp32Defaults, otherName
-                    + ", CPU defaults, " + opts(newDefaults)));
+                    + ", CPU defaults, " + jobOpts(newDefaults)));
         }
         report.set("pipeline_defaults_before", BenchJson.pipelineJson(oldDefaults, (fp32.isPresent() ? otherName
-                + ", " : "") + opts(OLD_DEFAULTS)));
+                + ", " : "") + jobOpts(OLD_DEFAULTS)));
         report.set("naive", BenchJson.pipelineJson(naive, opts(pipelinePoint) + ", batching.max-records 1"));
         if (!other.isEmpty()) {
             addPipelineRows("pipeline, " + otherName + ", CPU defaults", other, tokensPerRecord, otherFlopsPerRecord);
@@ -331,12 +337,12 @@ final class BenchSuite {
         }
         Summary noDriftCommitted = BenchJson.committed(noDrift);
         if (sql != null) {
-            addPipelineRows("pipeline, drift off (" + opts(pipelinePoint) + ")", noDrift, tokensPerRecord,
+            addPipelineRows("pipeline, drift off (" + jobOpts(pipelinePoint) + ")", noDrift, tokensPerRecord,
                     flopsPerRecord);
             rows.add(new Row("sql: ML_PREDICT, drift off (same options), committed", sql.rate(), "rec/s",
                     "max-concurrent-operations " + sql.maxConcurrent() + "; WITH " + sql.options()));
             rows.add(new Row("sql: batch size, mean", sql.meanBatch(), "records", "the provider's batchSize metric"));
-            report.set("pipeline_drift_off", BenchJson.pipelineJson(noDrift, opts(pipelinePoint) + ", drift off"));
+            report.set("pipeline_drift_off", BenchJson.pipelineJson(noDrift, jobOpts(pipelinePoint) + ", drift off"));
             report.set("sql", BenchReport.JSON.valueToTree(Map.of("committed_per_s", sql.rate().median(),
                     "mean_batch_size", sql.meanBatch().median(), "max_concurrent_operations", sql.maxConcurrent(),
                     "options", sql.options())));
@@ -350,7 +356,7 @@ final class BenchSuite {
             rows.add(new Row("policy: decisions naming " + label + ", policy-topic runs",
                     Summary.of(policy.decidedByPolicy()), "records", "of " + policy.classifiedWith() + " classified"
                             + (policy.real() ? "" : "; PROBLEM: " + BenchPolicy.problem(policy))));
-            report.set("policy", BenchPolicy.json(policy, opts(newDefaults)));
+            report.set("policy", BenchPolicy.json(policy, jobOpts(newDefaults)));
         }
         if (shadow != null) {
             List<String> problems = shadow.problems();
@@ -365,7 +371,7 @@ final class BenchSuite {
             if (!problems.isEmpty()) {
                 rows.add(new Row("shadow: PROBLEM", Summary.EMPTY, "", String.join("; ", problems)));
             }
-            report.set("shadow", BenchShadow.json(shadow, opts(newDefaults)));
+            report.set("shadow", BenchShadow.json(shadow, jobOpts(newDefaults)));
         }
         if (gemm != null) {
             rows.add(new Row("GEMM rate, fp32 MatMul " + BenchGemm.SIZE + "^3 (ONNX Runtime)", Summary.of(gemm.fp32()),
@@ -457,7 +463,7 @@ final class BenchSuite {
         List<Ratio> ratios = new ArrayList<>();
         String bestLabel = "raw engine at its best (" + best.label() + ", raw texts)";
         ratios.add(new Ratio("pipeline / raw engine at its best", BenchStats.ratio(pipeCommitted.median(),
-                rawBest.median()), "pipeline committed (exactly-once, " + opts(pipelinePoint) + ") / " + bestLabel
+                rawBest.median()), "pipeline committed (exactly-once, " + jobOpts(pipelinePoint) + ") / " + bestLabel
                 + "; target >= 0.9"));
         ratios.add(new Ratio("pipeline processed / raw engine at its best", BenchStats.ratio(pipeProcessed.median(),
                 rawBest.median()), "without checkpoint granularity"));
@@ -465,8 +471,8 @@ final class BenchSuite {
         // better of the two by median committed, both on the bench's own model.
         boolean defaultsBest = better(newCommitted.median(), pipeCommitted.median());
         List<BenchPipeline.Result> atBest = defaultsBest ? cpuDefaults : pipeline;
-        String atBestOpts = tag + (defaultsBest ? "CPU defaults, " + opts(newDefaults) : "best options, "
-                + opts(pipelinePoint));
+        String atBestOpts = tag + (defaultsBest ? "CPU defaults, " + jobOpts(newDefaults) : "best options, "
+                + jobOpts(pipelinePoint));
         ratios.add(new Ratio("pipeline at its best / raw engine at its best", BenchStats.ratio(BenchJson.committed(
                 atBest).median(), rawBest.median()), "pipeline committed (exactly-once), the better of best options"
                 + " and CPU defaults by median committed: " + atBestOpts + " / " + bestLabel + "; target >= 0.9"));
@@ -477,16 +483,16 @@ final class BenchSuite {
             String fp32Name = "fp32 " + DefaultModel.builtin(fp32.get());
             ratios.add(new Ratio("pipeline CPU defaults / defaults before", BenchStats.ratio(fp32Committed.median(),
                     oldCommitted.median()), "committed; " + fp32Name + " on both sides: CPU defaults "
-                    + opts(newDefaults) + (fp32Defaults == other ? " (the models part's runs)" : "")
-                    + " vs defaults before " + opts(OLD_DEFAULTS) + "; target >= 1.4"));
+                    + jobOpts(newDefaults) + (fp32Defaults == other ? " (the models part's runs)" : "")
+                    + " vs defaults before " + jobOpts(OLD_DEFAULTS) + "; target >= 1.4"));
             ratios.add(new Ratio("pipeline int8 CPU defaults / fp32 defaults before", BenchStats.ratio(
                     newCommitted.median(), oldCommitted.median()), "committed; model and threads together: int8 "
-                    + DefaultModel.builtin(conf) + ", " + opts(newDefaults) + " vs " + fp32Name + ", "
-                    + opts(OLD_DEFAULTS)));
+                    + DefaultModel.builtin(conf) + ", " + jobOpts(newDefaults) + " vs " + fp32Name + ", "
+                    + jobOpts(OLD_DEFAULTS)));
         } else {
             ratios.add(new Ratio("pipeline CPU defaults / defaults before", BenchStats.ratio(newCommitted.median(),
-                    oldCommitted.median()), "committed; " + tag + opts(newDefaults) + " vs " + tag
-                    + opts(OLD_DEFAULTS) + "; target >= 1.4"));
+                    oldCommitted.median()), "committed; " + tag + jobOpts(newDefaults) + " vs " + tag
+                    + jobOpts(OLD_DEFAULTS) + "; target >= 1.4"));
         }
         ratios.add(new Ratio("raw best / raw batch 1", BenchStats.ratio(rawBest.median(), raw1.median()),
                 "raw texts, same threads"));
@@ -528,7 +534,7 @@ final class BenchSuite {
             String problem = shadow.problems().isEmpty() ? "" : "; PROBLEM: " + String.join("; ", shadow.problems());
             for (double rate : shadow.with().keySet()) {
                 ratios.add(new Ratio("pipeline with shadow at " + rate + " / without", shadow.ratio(rate),
-                        "committed; without a shadow " + opts(newDefaults) + ", with one " + shadow.withOptions()
+                        "committed; without a shadow " + jobOpts(newDefaults) + ", with one " + shadow.withOptions()
                                 + " (CPU defaults unless set); runs in rounds;"
                                 + " processed " + BenchReport.fmtRatio(shadow.processedRatio(rate)) + "; shadow "
                                 + shadow.candidate() + ": " + BenchShadow.figures(shadow, rate) + problem));

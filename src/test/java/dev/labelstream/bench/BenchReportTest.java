@@ -21,6 +21,16 @@ import org.w3c.dom.Document;
 class BenchReportTest {
 
     @Test
+    void theCpuLineSaysWhichSimdFeaturesThereAreAndWhichNot() {
+        assertThat(BenchReport.simd("fpu sse4_2 avx f16c fma avx2"))
+                .isEqualTo("avx2 fma; no avx512f avx512_vnni avx_vnni amx_int8");
+        assertThat(BenchReport.simd("avx2 fma avx512f avx512_vnni avx_vnni amx_int8 avx512bw"))
+                .isEqualTo("avx2 fma avx512f avx512_vnni avx_vnni amx_int8");
+        // flags are whole words: avx512_vnnix is not avx512_vnni
+        assertThat(BenchReport.simd("neon avx512_vnnix")).isEqualTo("no avx2 fma avx512f avx512_vnni avx_vnni amx_int8");
+    }
+
+    @Test
     void numbersKeepAboutThreeSignificantDigits() {
         assertThat(BenchReport.fmt(1234.56)).isEqualTo("1235");
         assertThat(BenchReport.fmt(123.4)).isEqualTo("123");
