@@ -91,7 +91,7 @@ final class BenchContext {
      * core (240 us a record) through the feed run. An idle wait does not help: counters only advance while the code
      * runs. It takes long on 2 cores: one C2 thread, sharing them with the job, stayed at 53-68 % of a core through
      * the first 17 runs, then fell (27 % at run 21, 18 % at 24, 12 % at 30). With 6 runs, the compiler still took
-     * 10-15 ms of the real pipeline's ~95 ms CPU a record; after 30, 2.9 ms.
+     * 10-19 ms of the real pipeline's 95-103 ms CPU a record; after 30, 2.9 ms.
      */
     void warmJvm(EmbeddedKafka kafka, Configuration conf, BenchCorpus corpus, Set<Long> broker) throws Exception {
         if (jvmWarm) {

@@ -314,8 +314,8 @@ final class BenchSuite {
         addPipelineRows("pipeline, " + tag + "CPU defaults (" + jobOpts(newDefaults) + ")", cpuDefaults,
                 tokensPerRecord, flopsPerRecord);
         if (fp32Defaults != other) {
-            addPipelineRows("pipeline, fp32 CPU defaults (" + jobOpts(newDefaults) + ")", fp32Defaults, tokensPerRecord,
-                    otherFlopsPerRecord);
+            addPipelineRows("pipeline, fp32 CPU defaults (" + jobOpts(newDefaults) + ")", fp32Defaults,
+                    tokensPerRecord, otherFlopsPerRecord);
         }
         addPipelineRows("pipeline, " + beforeTag + "defaults before (" + jobOpts(OLD_DEFAULTS) + ")", oldDefaults,
                 tokensPerRecord, fp32.isPresent() ? otherFlopsPerRecord : flopsPerRecord);

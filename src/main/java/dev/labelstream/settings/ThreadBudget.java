@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
 public record ThreadBudget(int asyncThreads, int intraOpThreads, int maxSubBatch, String reason) {
     /** Rows per model call on a CPU when inference.max-sub-batch is unset. */
     static final int CPU_MAX_SUB_BATCH = 1;
-    /** Records per batch on a CPU when batching.max-records and inference.max-sub-batch are unset. */
+    /** Records per batch on a CPU when batching.max-records is unset and each record is its own model call. */
     static final int CPU_MAX_RECORDS = 4;
     private static final Logger LOG = LoggerFactory.getLogger(ThreadBudget.class);
     /** One line per TaskManager JVM is enough: every slot resolves the same values. */

@@ -27,7 +27,8 @@ class BenchReportTest {
         assertThat(BenchReport.simd("avx2 fma avx512f avx512_vnni avx_vnni amx_int8 avx512bw"))
                 .isEqualTo("avx2 fma avx512f avx512_vnni avx_vnni amx_int8");
         // flags are whole words: avx512_vnnix is not avx512_vnni
-        assertThat(BenchReport.simd("neon avx512_vnnix")).isEqualTo("no avx2 fma avx512f avx512_vnni avx_vnni amx_int8");
+        assertThat(BenchReport.simd("neon avx512_vnnix"))
+                .isEqualTo("no avx2 fma avx512f avx512_vnni avx_vnni amx_int8");
     }
 
     @Test
