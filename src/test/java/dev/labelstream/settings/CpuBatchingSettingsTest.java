@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.labelstream.batching.BatchingOptions;
 import dev.labelstream.inference.InferenceOptions;
-import dev.labelstream.io.KafkaOptions;
-import dev.labelstream.job.JobTestSupport;
 import org.apache.flink.configuration.Configuration;
 import org.junit.jupiter.api.Test;
 
@@ -16,13 +14,6 @@ import org.junit.jupiter.api.Test;
  */
 class CpuBatchingSettingsTest {
 
-    static Configuration conf() {
-        Configuration c = new Configuration();
-        c.set(KafkaOptions.BOOTSTRAP_SERVERS, "localhost:9092");
-        c.set(InferenceOptions.MODEL_DIR, JobTestSupport.defaultModel().toString());
-        return c;
-    }
-
     static int batcherAndConfiguration(Configuration c) {
         JobSettings s = JobSettings.of(c);
         assertThat(s.configuration().get(BatchingOptions.MAX_RECORDS)).as("the configuration the job passes on")
@@ -32,10 +23,10 @@ class CpuBatchingSettingsTest {
 
     @Test
     void theCpuDefaultIsSmallAndTheAsyncTimeoutFollowsIt() {
-        Configuration c = conf();
+        Configuration c = ShadowSettingsTest.conf();
         assertThat(batcherAndConfiguration(c)).isEqualTo(ThreadBudget.CPU_MAX_RECORDS);
         // the timeout is a batch's budget: smaller batches, an earlier timeout than with the option's default
-        Configuration big = conf();
+        Configuration big = ShadowSettingsTest.conf();
         big.set(BatchingOptions.MAX_RECORDS, BatchingOptions.MAX_RECORDS.defaultValue());
         assertThat(AsyncBudget.operatorTimeout(JobSettings.of(c).configuration()))
                 .isLessThan(AsyncBudget.operatorTimeout(JobSettings.of(big).configuration()));
@@ -43,15 +34,15 @@ class CpuBatchingSettingsTest {
 
     @Test
     void anExplicitSizeOrBatchedModelCallsKeepTheOptions() {
-        Configuration set = conf();
+        Configuration set = ShadowSettingsTest.conf();
         set.set(BatchingOptions.MAX_RECORDS, 16);
         assertThat(batcherAndConfiguration(set)).isEqualTo(16);
 
-        Configuration rows = conf();
+        Configuration rows = ShadowSettingsTest.conf();
         rows.set(InferenceOptions.MAX_SUB_BATCH, 32);
         assertThat(batcherAndConfiguration(rows)).isEqualTo(BatchingOptions.MAX_RECORDS.defaultValue());
 
-        Configuration cuda = conf();
+        Configuration cuda = ShadowSettingsTest.conf();
         cuda.set(InferenceOptions.PROVIDER, InferenceOptions.Provider.CUDA);
         assertThat(batcherAndConfiguration(cuda)).isEqualTo(BatchingOptions.MAX_RECORDS.defaultValue());
     }
