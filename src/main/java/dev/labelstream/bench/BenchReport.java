@@ -189,8 +189,9 @@ final class BenchReport {
         java.util.Set<String> have = new java.util.HashSet<>(List.of(flags.trim().split("\\s+")));
         List<String> yes = SIMD.stream().filter(have::contains).toList();
         List<String> no = SIMD.stream().filter(f -> !have.contains(f)).toList();
-        return (yes.isEmpty() ? "" : String.join(" ", yes)) + (no.isEmpty() ? "" : (yes.isEmpty() ? "" : "; ")
-                + "no " + String.join(" ", no));
+        String present = String.join(" ", yes);
+        String missing = no.isEmpty() ? "" : "no " + String.join(" ", no);
+        return present.isEmpty() || missing.isEmpty() ? present + missing : present + "; " + missing;
     }
 
     static ObjectNode environment(String providerRequested, String provider) {

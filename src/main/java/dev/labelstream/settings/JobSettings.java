@@ -126,7 +126,7 @@ public final class JobSettings {
         checkKafka(conf);
         checkJob(conf);
         // CPU: small batches unless set (one row per model call; ThreadBudget#withCpuBatching says why).
-        Configuration batched = ThreadBudget.withCpuBatching(conf);
+        Configuration batched = ThreadBudget.resolveBatching(conf);
         BatchingSettings batching = BatchingSettings.fromConfig(batched);
         DriftSettings drift = DriftSettings.of(conf);
         conf.getOptional(DriftOptions.REFERENCE_PROFILE).ifPresent(p -> {

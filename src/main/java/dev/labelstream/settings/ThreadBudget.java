@@ -109,7 +109,13 @@ public record ThreadBudget(int asyncThreads, int intraOpThreads, int maxSubBatch
         }
         Configuration c = new Configuration(conf);
         c.set(BatchingOptions.MAX_RECORDS, CPU_MAX_RECORDS);
-        if (BATCHING_LOGGED.compareAndSet(false, true)) {
+        return c;
+    }
+
+    /** {@link #withCpuBatching} for the job being built; logs the choice once per JVM when it applies. */
+    public static Configuration resolveBatching(Configuration conf) {
+        Configuration c = withCpuBatching(conf);
+        if (c != conf && BATCHING_LOGGED.compareAndSet(false, true)) {
             LOG.info("Batching: batching.max-records {} (CPU provider, one row per model call: a batch is only the"
                     + " unit of work one async thread takes, and small ones keep the threads busy and commits"
                     + " prompt); set batching.max-records to override", CPU_MAX_RECORDS);
